@@ -1,0 +1,113 @@
+"""The warm cache of the mapping snapshot: TTL expiry, single-flight refresh, stale-if-error with backoff.
+
+One ``SnapshotCache`` owns one table's snapshot. Lambda runs one request at a time per environment, but the local
+stack serves threads, so every state change happens under a lock and only one thread refreshes at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from cachetools import TTLCache
+
+from .errors import StoreUnavailableError
+from .snapshot import Snapshot
+
+_KEY = "snapshot"
+
+
+class CacheState(StrEnum):
+    """How a request's snapshot was obtained (logged on every request)."""
+
+    HIT = "hit"
+    REFRESH = "refresh"
+    STALE = "stale"
+
+
+class SnapshotCache:
+    """Serves the latest snapshot; reloads it through ``loader`` when its TTL has passed.
+
+    When a reload fails, the last good snapshot is served for up to ``max_stale`` seconds past its TTL, and the
+    next reload waits for an exponential backoff instead of hammering DynamoDB on every request. With nothing to
+    serve, ``StoreUnavailableError`` carries how long a client should wait (``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[], Snapshot],
+        *,
+        ttl: float,
+        max_stale: float,
+        clock: Callable[[], float] = time.monotonic,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 30.0,
+    ) -> None:
+        self._loader = loader
+        self._ttl = ttl
+        self._max_stale = max_stale
+        self._clock = clock
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._fresh: TTLCache[str, Snapshot] = TTLCache(maxsize=1, ttl=ttl, timer=clock)
+        self._lock = threading.Lock()
+        self._last_good: Snapshot | None = None
+        self._failures = 0
+        self._retry_at = 0.0
+
+    def get(self) -> tuple[Snapshot, CacheState]:
+        """The snapshot to route with, and how it was obtained."""
+        snapshot = self._fresh.get(_KEY)
+        if snapshot is not None:
+            return snapshot, CacheState.HIT
+        stale = self._servable_stale()
+        # With something to serve, never queue behind another thread's refresh.
+        if not self._lock.acquire(blocking=stale is None):
+            assert stale is not None
+            return stale, CacheState.STALE
+        try:
+            return self._refresh_locked()
+        finally:
+            self._lock.release()
+
+    def clear(self) -> None:
+        """Forget everything (tests, and admins who want the next request to reload)."""
+        with self._lock:
+            self._fresh.clear()
+            self._last_good = None
+            self._failures = 0
+            self._retry_at = 0.0
+
+    def _servable_stale(self) -> Snapshot | None:
+        last = self._last_good
+        if last is not None and self._clock() - last.loaded_at <= self._ttl + self._max_stale:
+            return last
+        return None
+
+    def _refresh_locked(self) -> tuple[Snapshot, CacheState]:
+        snapshot = self._fresh.get(_KEY)
+        if snapshot is not None:  # another thread refreshed while this one waited
+            return snapshot, CacheState.HIT
+        now = self._clock()
+        if now < self._retry_at:
+            return self._fallback(self._retry_at - now, "the mapping table is unavailable; retrying later")
+        try:
+            snapshot = self._loader()
+        except StoreUnavailableError as error:
+            self._failures += 1
+            delay = min(self._backoff_cap, self._backoff_base * 2 ** (self._failures - 1))
+            self._retry_at = self._clock() + delay
+            return self._fallback(delay, error.message)
+        self._failures = 0
+        self._retry_at = 0.0
+        self._fresh[_KEY] = snapshot
+        self._last_good = snapshot
+        return snapshot, CacheState.REFRESH
+
+    def _fallback(self, retry_after: float, reason: str) -> tuple[Snapshot, CacheState]:
+        stale = self._servable_stale()
+        if stale is None:
+            raise StoreUnavailableError(reason, retry_after=retry_after)
+        return stale, CacheState.STALE

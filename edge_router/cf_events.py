@@ -1,0 +1,86 @@
+"""Build origin-request events exactly as CloudFront sends them, from HTTP request parts.
+
+Used by the local CloudFront emulator, the ``resolve`` admin command and the tests, so all three feed the router
+the same shape AWS documents (shared/events/aws-docs/origin-request.json).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .config import custom_headers_for
+
+PLACEHOLDER_ORIGIN = "aws.amazon.com"
+"""The configured origin before the router rewrites it; it must resolve in DNS, as in the original sample."""
+
+
+def cf_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """HTTP header lines to CloudFront's shape: lowercase keys, one ``{key, value}`` entry per occurrence."""
+    headers: dict[str, list[dict[str, str]]] = {}
+    for name, value in pairs:
+        headers.setdefault(name.lower(), []).append({"key": name, "value": value})
+    return headers
+
+
+def origin_request_event(
+    *,
+    method: str = "GET",
+    uri: str = "/",
+    querystring: str = "",
+    headers: Iterable[tuple[str, str]] = (),
+    settings: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    client_ip: str = "203.0.113.178",
+    origin_domain: str = PLACEHOLDER_ORIGIN,
+    distribution_domain: str = "d111111abcdef8.cloudfront.net",
+    distribution_id: str = "EDFDVBD6EXAMPLE",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """One origin-request event. ``settings`` become the origin's custom headers (the router's configuration).
+
+    ``body`` is included as CloudFront does with "include body" on: base64, read-only, not truncated.
+    """
+    request: dict[str, Any] = {
+        "clientIp": client_ip,
+        "headers": cf_headers(headers),
+        "method": method,
+        "origin": {
+            "custom": {
+                "customHeaders": custom_headers_for(settings or {}),
+                "domainName": origin_domain,
+                "keepaliveTimeout": 5,
+                "path": "",
+                "port": 443,
+                "protocol": "https",
+                "readTimeout": 30,
+                "sslProtocols": ["TLSv1.2"],
+            }
+        },
+        "querystring": querystring,
+        "uri": uri,
+    }
+    if body is not None:
+        request["body"] = {
+            "inputTruncated": False,
+            "action": "read-only",
+            "encoding": "base64",
+            "data": base64.b64encode(body).decode("ascii"),
+        }
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": distribution_domain,
+                        "distributionId": distribution_id,
+                        "eventType": "origin-request",
+                        "requestId": request_id or secrets.token_urlsafe(42),
+                    },
+                    "request": request,
+                }
+            }
+        ]
+    }

@@ -1,0 +1,177 @@
+"""Router configuration, read from the origin's custom headers (Lambda@Edge has no environment variables).
+
+All setting names are defined here once. Parsing is strict (a bad value is a ``ConfigError`` naming the setting)
+and memoised per distinct set of values, so a warm function parses its configuration once, not per request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from .errors import ConfigError
+from .mapping import DEFAULT_ALLOWED_SUFFIXES, OriginRules, parse_suffixes
+
+PREFIX = "custom-apigw-"
+HEADER_NAME = "custom-apigw-header-name"
+TABLE_NAME = "custom-apigw-table-name"
+TABLE_REGIONS = "custom-apigw-table-regions"
+CACHE_TTL = "custom-apigw-cache-ttl"
+MAX_STALE = "custom-apigw-max-stale"
+ALLOWED_ORIGIN_SUFFIXES = "custom-apigw-allowed-origin-suffixes"
+UNKNOWN_VERSION_STATUS = "custom-apigw-unknown-version-status"
+DEBUG_EVENTS = "custom-apigw-debug-events"
+
+SETTINGS = (
+    HEADER_NAME,
+    TABLE_NAME,
+    TABLE_REGIONS,
+    CACHE_TTL,
+    MAX_STALE,
+    ALLOWED_ORIGIN_SUFFIXES,
+    UNKNOWN_VERSION_STATUS,
+    DEBUG_EVENTS,
+)
+
+DEFAULT_HEADER = "Accept"
+DEFAULT_REGIONS = ("us-east-1",)
+DEFAULT_CACHE_TTL = 300.0
+DEFAULT_MAX_STALE = 86_400.0
+DEFAULT_UNKNOWN_STATUS = 403
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\Z")
+# Request headers a version cannot come from: CloudFront never shows them to the function, or they are ours.
+_UNUSABLE_VERSION_HEADERS = frozenset({"host", "via", "content-length", "transfer-encoding", "x-forwarded-for"})
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    """Everything the router needs to know, validated."""
+
+    table_name: str
+    version_headers: tuple[str, ...] = (DEFAULT_HEADER.lower(),)
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    cache_ttl: float = DEFAULT_CACHE_TTL
+    max_stale: float = DEFAULT_MAX_STALE
+    unknown_version_status: int = DEFAULT_UNKNOWN_STATUS
+    debug_events: bool = False
+    origin_rules: OriginRules = field(default_factory=OriginRules)
+
+    @property
+    def store_key(self) -> tuple[str, tuple[str, ...], float, float]:
+        """What identifies one mapping snapshot cache: same table, replicas and timings share one."""
+        return (self.table_name, self.regions, self.cache_ttl, self.max_stale)
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _number(setting: str, value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(setting, f"{value!r} is not a number of seconds") from None
+    if not low <= number <= high:
+        raise ConfigError(setting, f"{value!r} must be between {low:g} and {high:g}")
+    return number
+
+
+def _headers(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.lower() for name in _split_list(value)))
+    if not names:
+        raise ConfigError(HEADER_NAME, "names no version header")
+    for name in names:
+        if not _TOKEN.match(name) or name.startswith(("x-edge-", "x-amz-cf-")) or name in _UNUSABLE_VERSION_HEADERS:
+            raise ConfigError(HEADER_NAME, f"{name!r} cannot carry a version")
+    return names
+
+
+def _regions(value: str) -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(_split_list(value)))
+    if not regions:
+        raise ConfigError(TABLE_REGIONS, "names no region")
+    for region in regions:
+        if not _REGION.match(region):
+            raise ConfigError(TABLE_REGIONS, f"{region!r} is not an AWS region name")
+    return regions
+
+
+def _status(value: str) -> int:
+    if not value.isdigit() or not 400 <= int(value) <= 499:
+        raise ConfigError(UNKNOWN_VERSION_STATUS, f"{value!r} must be a 4xx status code")
+    return int(value)
+
+
+def _boolean(setting: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(setting, f"{value!r} must be true or false")
+    return lowered in ("true", "1", "yes")
+
+
+def build_config(settings: Mapping[str, str], *, allow_local_origins: bool = False) -> RouterConfig:
+    """Validate named settings into a ``RouterConfig``; ``ConfigError`` names the first bad setting."""
+    unknown = sorted(name for name in settings if name.startswith(PREFIX) and name not in SETTINGS)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown setting (known: {', '.join(SETTINGS)})")
+    table_name = settings.get(TABLE_NAME, "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]{3,255}", table_name):
+        raise ConfigError(TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) is required")
+    try:
+        suffix_setting = settings.get(ALLOWED_ORIGIN_SUFFIXES, ",".join(DEFAULT_ALLOWED_SUFFIXES))
+        suffixes = parse_suffixes(_split_list(suffix_setting))
+    except ValueError as error:
+        raise ConfigError(ALLOWED_ORIGIN_SUFFIXES, str(error)) from None
+    cache_ttl = _number(CACHE_TTL, settings.get(CACHE_TTL, str(DEFAULT_CACHE_TTL)), 1, 86_400)
+    return RouterConfig(
+        table_name=table_name,
+        version_headers=_headers(settings.get(HEADER_NAME, DEFAULT_HEADER)),
+        regions=_regions(settings.get(TABLE_REGIONS, ",".join(DEFAULT_REGIONS))),
+        cache_ttl=cache_ttl,
+        max_stale=_number(MAX_STALE, settings.get(MAX_STALE, str(DEFAULT_MAX_STALE)), 0, 30 * 86_400),
+        unknown_version_status=_status(settings.get(UNKNOWN_VERSION_STATUS, str(DEFAULT_UNKNOWN_STATUS))),
+        debug_events=_boolean(DEBUG_EVENTS, settings.get(DEBUG_EVENTS, "false")),
+        origin_rules=OriginRules(allowed_suffixes=suffixes, allow_local=allow_local_origins),
+    )
+
+
+@lru_cache(maxsize=16)
+def _config_for(items: tuple[tuple[str, str], ...], allow_local_origins: bool) -> RouterConfig | ConfigError:
+    try:
+        return build_config(dict(items), allow_local_origins=allow_local_origins)
+    except ConfigError as error:
+        return error
+
+
+def config_from_custom_headers(custom_headers: Any, *, allow_local_origins: bool = False) -> RouterConfig:
+    """Read the configuration from ``request.origin.custom.customHeaders`` (memoised per distinct values).
+
+    Only our own ``custom-apigw-*`` entries are considered; their first value counts (CloudFront sends one).
+    """
+    items: list[tuple[str, str]] = []
+    if isinstance(custom_headers, dict):
+        for name, entries in custom_headers.items():
+            if isinstance(name, str) and name.startswith(PREFIX):
+                items.append((name, _first_value(entries)))
+    result = _config_for(tuple(sorted(items)), allow_local_origins)
+    if isinstance(result, ConfigError):
+        raise ConfigError(result.setting, result.detail)
+    return result
+
+
+def _first_value(entries: Any) -> str:
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        value = entries[0].get("value")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def custom_headers_for(settings: Mapping[str, str]) -> dict[str, list[dict[str, str]]]:
+    """The origin ``customHeaders`` block for settings (used by the local CloudFront emulator and tests)."""
+    return {name.lower(): [{"key": name, "value": value}] for name, value in settings.items()}

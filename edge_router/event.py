@@ -1,0 +1,62 @@
+"""A typed, read-only view of a CloudFront origin-request event, wrapped once per request.
+
+Business code never indexes ``headers["x"][0]["value"]``: repeated headers exist, and a ``KeyError`` at the edge
+would be a 503 for the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import RouterError
+
+
+class InvalidEventError(RouterError):
+    """The event is not an origin-request event for a custom origin (wrong trigger or a corrupt event)."""
+
+    default_message = "not a CloudFront origin-request event for a custom origin"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginRequestEvent:
+    """The parts of ``Records[0].cf`` the router uses."""
+
+    request: dict[str, Any]
+    headers: dict[str, Any]
+    custom_headers: Any
+    request_id: str
+
+    @classmethod
+    def parse(cls, event: Any) -> OriginRequestEvent:
+        """Wrap an event; ``InvalidEventError`` when it lacks the origin-request shape."""
+        try:
+            cf = event["Records"][0]["cf"]
+            request = cf["request"]
+            headers = request["headers"]
+            custom = request["origin"]["custom"]
+        except (KeyError, IndexError, TypeError) as error:
+            raise InvalidEventError() from error
+        if not isinstance(request, dict) or not isinstance(headers, dict) or not isinstance(custom, dict):
+            raise InvalidEventError()
+        config = cf.get("config")
+        request_id = config.get("requestId") if isinstance(config, dict) else None
+        return cls(request, headers, custom.get("customHeaders"), request_id if isinstance(request_id, str) else "")
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header (lowercase ``name``), one per occurrence, skipping malformed entries."""
+        entries = self.headers.get(name)
+        if not entries:
+            return []
+        if isinstance(entries, list):
+            return [e["value"] for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str)]
+        return []
+
+
+def request_view(event: Any) -> dict[str, Any] | None:
+    """``Records[0].cf.request`` if it is a dict, else ``None`` (for validation of whatever came in)."""
+    try:
+        request = event["Records"][0]["cf"]["request"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return request if isinstance(request, dict) else None
