@@ -1,0 +1,63 @@
+# The two commands: `make run` (the whole system on loopback) and `make test` (every check CI runs).
+# Both set up their own virtual environment from pyproject.toml on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+
+.PHONY: run test lint typecheck unit functional e2e template smoke bench load build clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# SAM CLI pins its own dependency versions, so it lives in a virtual environment of its own.
+$(SAM): requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $(SAM)
+
+run: $(STAMP)
+	$(BIN)/edge-router local $(ARGS)
+
+test: lint typecheck unit functional e2e template smoke
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit -q
+
+functional: $(STAMP)
+	$(BIN)/pytest tests/functional -q
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e -q
+
+template: $(STAMP) $(SAM)
+	PATH="$(CURDIR)/$(BIN):$$PATH" SAM="$(CURDIR)/$(SAM)" bash scripts/check-template.sh
+
+smoke: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/ci-smoke.sh
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py $(ARGS)
+
+load: $(STAMP)
+	$(BIN)/python scripts/load.py $(ARGS)
+
+build: $(SAM)
+	$(SAM) build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
