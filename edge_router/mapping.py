@@ -23,8 +23,8 @@ DEFAULT_ALLOWED_SUFFIXES = ("*.execute-api.*.amazonaws.com",)
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _CUSTOM_KEY = re.compile(r"[!-~]+\Z")  # visible ASCII, no spaces
-# RFC 3986 path characters (pchar and "/"), percent-encoded octets allowed.
-_PATH = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+\Z")
+PATH_PATTERN = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+\Z")
+"""A non-empty origin path of RFC 3986 path characters (``pchar`` and ``/``), percent-encoding allowed."""
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -121,7 +121,7 @@ class Origin:
         return self.domain if self.port == default_port else f"{self.domain}:{self.port}"
 
 
-def _is_ip(host: str) -> bool:
+def is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -129,14 +129,18 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address: the only hosts local mode may route to."""
+    bare = host.strip("[]")
+    return bare in _LOOPBACK_NAMES or (is_ip_address(bare) and ipaddress.ip_address(bare).is_loopback)
+
+
 def _local_origin(domain: str, path: str) -> Origin | None:
     """``host:port`` on loopback (local mode only) as an http origin; ``None`` if it is not one."""
     host, colon, port_text = domain.rpartition(":")
     if not colon or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         return None
-    bare = host.strip("[]")
-    is_loopback = bare in _LOOPBACK_NAMES or (_is_ip(bare) and ipaddress.ip_address(bare).is_loopback)
-    return Origin(host, path, int(port_text), "http") if is_loopback else None
+    return Origin(host, path, int(port_text), "http") if is_loopback_host(host) else None
 
 
 def validate_path(raw: Any) -> str:
@@ -147,7 +151,7 @@ def validate_path(raw: Any) -> str:
         raise MappingError("path (dp) must be a string")
     if len(raw) > MAX_PATH_LENGTH:
         raise MappingError(f"path (dp) is longer than {MAX_PATH_LENGTH} characters")
-    if raw.endswith("/") or not _PATH.match(raw):
+    if raw.endswith("/") or not PATH_PATTERN.match(raw):
         raise MappingError(f"path {raw!r} must start with '/', not end with '/', and be URL-encoded")
     if any(segment in (".", "..") for segment in raw.split("/")):
         raise MappingError(f"path {raw!r} must not contain '.' or '..' segments")
@@ -166,7 +170,7 @@ def validate_origin(domain: Any, path: Any, rules: OriginRules) -> Origin:
             return local
     if len(name) > MAX_DOMAIN_LENGTH:
         raise MappingError(f"domain is longer than {MAX_DOMAIN_LENGTH} characters")
-    if ":" in name or _is_ip(name):
+    if ":" in name or is_ip_address(name):
         raise MappingError(f"domain {domain!r} must be a DNS name without a port, not an IP address")
     labels = name.split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):

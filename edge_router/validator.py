@@ -6,9 +6,10 @@ CloudFront answers 502 to output that breaks these rules. The tests run every ha
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
+
+from .mapping import PATH_PATTERN, is_ip_address, is_loopback_host
 
 DISALLOWED_HEADERS = frozenset(
     {
@@ -58,7 +59,6 @@ MAX_GENERATED_BODY = 1024 * 1024
 MAX_BASE64_BODY = 1_398_102  # 1 MB of data, base64-encoded (1.33 MB)
 MAX_URI_WITH_QUERY = 8191
 MAX_REQUEST_WITHOUT_BODY = 20_480
-_PATH = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)*\Z")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+\Z")
 
 
@@ -87,34 +87,21 @@ def _check_headers(headers: Any, where: str, problems: list[str]) -> None:
                 problems.append(f"{where}[{name!r}] entry key {entry.get('key')!r} does not match its name")
 
 
-def _is_local_host(domain: str) -> bool:
-    host = domain.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_custom_origin(custom: Any, request_headers: dict[str, Any], allow_local: bool, problems: list[str]) -> None:
     if not isinstance(custom, dict):
         problems.append("origin.custom must be an object")
         return
     domain = custom.get("domainName")
-    local = allow_local and isinstance(domain, str) and _is_local_host(domain)
+    local = allow_local and isinstance(domain, str) and is_loopback_host(domain)
     if not isinstance(domain, str) or not domain or len(domain) > 253:
         problems.append("origin.custom.domainName must be a non-empty string of at most 253 characters")
     elif not local:
         if ":" in domain:
             problems.append("origin.custom.domainName must not contain ':' (no port)")
-        try:
-            ipaddress.ip_address(domain)
+        if is_ip_address(domain):
             problems.append("origin.custom.domainName must not be an IP address")
-        except ValueError:
-            pass
     path = custom.get("path")
-    if not isinstance(path, str) or len(path) > 255 or path.endswith("/") or not _PATH.match(path):
+    if not isinstance(path, str) or len(path) > 255 or (path and (path.endswith("/") or not PATH_PATTERN.match(path))):
         problems.append("origin.custom.path must be '' or start with '/', not end with '/', URL-encoded, <= 255")
     port = custom.get("port")
     if not isinstance(port, int) or isinstance(port, bool):
