@@ -21,11 +21,11 @@ from .regions import nearest_first
 from .rewrite import rewrite_request
 from .selection import ProblemKind, Selection, select_version
 from .snapshot import Snapshot, build_snapshot
-from .store import DynamoMappingStore, StoreTimeouts
+from .store import DynamoMappingStore, MappingSource, StoreTimeouts
 
 MAX_SKIPPED_IN_WARNING = 20
 
-StoreFactory = Callable[[RouterConfig, tuple[str, ...]], DynamoMappingStore]
+StoreFactory = Callable[[RouterConfig, tuple[str, ...]], MappingSource]
 
 
 class Router:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import PynamoDBException
 
@@ -13,6 +13,14 @@ from .errors import MappingError, StoreUnavailableError
 from .model import bind_model, row_attributes
 
 Row = dict[str, Any] | MappingError
+
+
+class MappingSource(Protocol):
+    """Anything that can read every mapping row (DynamoDB here; a fake in unit tests)."""
+
+    def read_all(self) -> tuple[list[Row], str]:
+        """All rows, and where they came from (a region name)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

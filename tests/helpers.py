@@ -1,0 +1,81 @@
+"""Small builders shared by the router tests (no network)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge_router import config
+from edge_router.cf_events import origin_request_event
+from edge_router.config import RouterConfig
+from edge_router.errors import StoreUnavailableError
+from edge_router.log import JsonLogger
+from edge_router.router import Router
+from edge_router.store import Row
+
+API = "abc123.execute-api.us-east-1.amazonaws.com"
+V1 = "application/vnd.example.v1+json"
+V2 = "application/vnd.example.v2+json"
+SAMPLE_ROWS: list[Row] = [
+    {"hk": V1, "dn": API, "dp": "/Prod/v1"},
+    {"hk": V2, "dn": API, "dp": "/Prod/v2"},
+]
+SETTINGS = {config.HEADER_NAME: "Accept", config.TABLE_NAME: "ApiVersionMapping"}
+
+
+@dataclass
+class FakeSource:
+    """A mapping source with scripted rows or failures, counting reads."""
+
+    rows: list[Row] = field(default_factory=lambda: list(SAMPLE_ROWS))
+    fail: bool = False
+    reads: int = 0
+
+    def read_all(self) -> tuple[list[Row], str]:
+        self.reads += 1
+        if self.fail:
+            raise StoreUnavailableError("scripted failure")
+        return list(self.rows), "us-east-1"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class RouterHarness:
+    router: Router
+    source: FakeSource
+    clock: FakeClock
+    log: io.StringIO
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log.getvalue().splitlines()]
+
+
+def make_router(source: FakeSource | None = None, **router_options: Any) -> RouterHarness:
+    source = source or FakeSource()
+    clock = FakeClock()
+    log = io.StringIO()
+    factory: Callable[[RouterConfig, tuple[str, ...]], FakeSource] = lambda _config, _regions: source  # noqa: E731
+    router = Router(clock=clock, logger=JsonLogger(log), store_factory=factory, **router_options)
+    return RouterHarness(router, source, clock, log)
+
+
+def event(
+    headers: list[tuple[str, str]] = (), settings: dict[str, str] | None = None, **options: Any
+) -> dict[str, Any]:  # type: ignore[assignment]
+    return origin_request_event(headers=headers, settings=SETTINGS if settings is None else settings, **options)
+
+
+def problem(result: dict[str, Any]) -> dict[str, Any]:
+    assert result["headers"]["content-type"][0]["value"] == "application/problem+json"
+    body: dict[str, Any] = json.loads(result["body"])
+    return body
