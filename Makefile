@@ -7,8 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# Lambda runs python3.13; the suite also runs on it when this machine has one (pyenv or PATH).
+PY313 ?= $(shell command -v python3.13 2>/dev/null || ls $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -n 1)
+VENV313 := .venv313
 
-.PHONY: run test lint typecheck unit functional e2e template smoke bench load build clean
+.PHONY: run test lint typecheck unit functional e2e py313 template smoke bench load build clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,7 @@ $(SAM): requirements-sam.txt
 run: $(STAMP)
 	$(BIN)/edge-router local $(ARGS)
 
-test: lint typecheck unit functional e2e template smoke
+test: lint typecheck unit functional e2e py313 template smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,6 +47,15 @@ functional: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e -q
 
+py313:
+ifeq ($(PY313),)
+	@echo "py313: no python3.13 on this machine; the Python 3.13 run is skipped"
+else
+	test -x $(VENV313)/bin/pytest || ($(PY313) -m venv $(VENV313) && $(VENV313)/bin/pip install --quiet --upgrade pip \
+		&& $(VENV313)/bin/pip install --quiet -e '.[local]' pytest hypothesis)
+	$(VENV313)/bin/pytest tests/unit tests/functional -q -p no:cacheprovider
+endif
+
 template: $(STAMP) $(SAM)
 	PATH="$(CURDIR)/$(BIN):$$PATH" SAM="$(CURDIR)/$(SAM)" bash scripts/check-template.sh
 
@@ -60,4 +72,4 @@ build: $(SAM)
 	$(SAM) build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(VENV313) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
