@@ -97,7 +97,7 @@ class Router:
         self._log_request(
             request,
             started,
-            status=0,
+            status="routed",
             cache=cache_state.value,
             version=selection.mapping.stored_key,
             key=selection.key,
@@ -130,12 +130,12 @@ class Router:
             extra={"versionHeaders": list(config.version_headers)},
         )
 
-    def _log_request(self, request: OriginRequestEvent, started: float, *, status: int, **fields: Any) -> None:
+    def _log_request(self, request: OriginRequestEvent, started: float, *, status: int | str, **fields: Any) -> None:
         self._logger.emit(
             "INFO",
             "request",
             requestId=request.request_id,
-            status=status or "routed",
+            status=status,
             durationUs=round((time.perf_counter() - started) * 1e6),
             **fields,
         )
