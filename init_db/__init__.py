@@ -1,0 +1,1 @@
+"""The CloudFormation custom resource that seeds the sample version mappings."""
