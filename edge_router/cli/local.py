@@ -1,0 +1,110 @@
+"""``edge-router local``: the whole system on 127.0.0.1 until Ctrl-C (the work is in ``edge_router.local.stack``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..local.stack import DEFAULT_TEMPLATE, V1, V2, StackOptions
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "local",
+        help="run DynamoDB, seeding, API Gateway and CloudFront emulators on 127.0.0.1",
+        description="Run the whole system on loopback; no AWS account needed. Ctrl-C stops it.",
+    )
+    defaults = StackOptions()
+    parser.add_argument(
+        "--port", type=int, default=defaults.port, help="CloudFront emulator port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=defaults.api_port,
+        help="API Gateway emulator port, 0 = free (default %(default)s)",
+    )
+    parser.add_argument(
+        "--dynamodb-port",
+        type=int,
+        default=defaults.dynamodb_port,
+        help="embedded DynamoDB port, 0 = free (default %(default)s)",
+    )
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        metavar="URL",
+        help="use this DynamoDB instead of the embedded one (DynamoDB Local, or "
+        "https://dynamodb.REGION.amazonaws.com); the table is created if missing",
+    )
+    parser.add_argument("--table", default=defaults.table, help="mapping table name (default %(default)s)")
+    parser.add_argument("--region", default=defaults.region, help="table region (default %(default)s)")
+    parser.add_argument("--header-name", default=defaults.header_name, help="version header (default %(default)s)")
+    parser.add_argument("--v1-value", default=V1, help="header value seeded for v1 (default %(default)s)")
+    parser.add_argument("--v2-value", default=V2, help="header value seeded for v2 (default %(default)s)")
+    parser.add_argument(
+        "--cache-ttl",
+        type=float,
+        default=defaults.cache_ttl,
+        help="seconds the router caches the table (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-seed", dest="seed", action="store_false", help="keep the table's rows; do not run init_db"
+    )
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template with the API routes")
+    parser.add_argument("--ready-file", type=Path, help="write the edge URL to this file once serving")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..local.http import PortInUseError
+    from ..local.seeding import SeedingError
+    from ..local.stack import LocalStack, banner
+
+    options = StackOptions(
+        port=args.port,
+        api_port=args.api_port,
+        dynamodb_port=args.dynamodb_port,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+        table=args.table,
+        region=args.region,
+        header_name=args.header_name,
+        v1_value=args.v1_value,
+        v2_value=args.v2_value,
+        cache_ttl=args.cache_ttl,
+        seed=args.seed,
+        template=args.template,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stack = LocalStack(options)
+    try:
+        try:
+            stack.start()
+        except PortInUseError as error:
+            print(error, file=sys.stderr)
+            return 1
+        except SeedingError as error:
+            print(f"seeding failed: {error}", file=sys.stderr)
+            return 1
+        print(banner(stack), flush=True)
+        if args.ready_file:
+            partial = args.ready_file.with_name(args.ready_file.name + ".partial")
+            partial.write_text(stack.edge_url + "\n")
+            partial.replace(args.ready_file)  # atomic: a waiting script never reads half a URL
+        while not stop.wait(0.5):
+            pass
+        print("stopping", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

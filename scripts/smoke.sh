@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Smoke-test a deployment (https://<CFDistribution>) or the local stack (http://127.0.0.1:8080) with curl, as the
+# post tests it: v1 and v2 reach their backends, a missing or unknown version is a 403 problem, and a real-world
+# Accept list picks v2. One PASS/FAIL line per check; exit 1 if any check failed, 2 on a usage error.
+set -u
+
+usage() {
+  cat <<'EOF'
+usage: smoke.sh [options] BASE_URL
+
+  -H, --header-name NAME  version header (default: Accept)
+  --v1 VALUE              header value for v1 (default: application/vnd.example.v1+json)
+  --v2 VALUE              header value for v2 (default: application/vnd.example.v2+json)
+  --unknown VALUE         a value no mapping has (default: application/vnd.example.v99+json)
+  --path PATH             resource to request (default: /hello)
+  --real-world VALUE      an Accept list that must route to v2
+                          (default: application/vnd.example.v2+json, application/json;q=0.9, */*;q=0.8;
+                          only checked when the header is Accept)
+  -k, --insecure          do not verify TLS certificates (a distribution behind a test certificate)
+  --timeout SECONDS       per request (default: 10)
+EOF
+}
+
+header_name="Accept"
+v1="application/vnd.example.v1+json"
+v2="application/vnd.example.v2+json"
+unknown="application/vnd.example.v99+json"
+resource="/hello"
+real_world="application/vnd.example.v2+json, application/json;q=0.9, */*;q=0.8"
+insecure=()
+timeout=10
+base_url=""
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -H|--header-name) [ $# -ge 2 ] || { usage >&2; exit 2; }; header_name="$2"; shift 2 ;;
+    --v1) [ $# -ge 2 ] || { usage >&2; exit 2; }; v1="$2"; shift 2 ;;
+    --v2) [ $# -ge 2 ] || { usage >&2; exit 2; }; v2="$2"; shift 2 ;;
+    --unknown) [ $# -ge 2 ] || { usage >&2; exit 2; }; unknown="$2"; shift 2 ;;
+    --path) [ $# -ge 2 ] || { usage >&2; exit 2; }; resource="$2"; shift 2 ;;
+    --real-world) [ $# -ge 2 ] || { usage >&2; exit 2; }; real_world="$2"; shift 2 ;;
+    --timeout) [ $# -ge 2 ] || { usage >&2; exit 2; }; timeout="$2"; shift 2 ;;
+    -k|--insecure) insecure=(--insecure); shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "smoke.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    *) [ -z "$base_url" ] || { echo "smoke.sh: one BASE_URL only" >&2; exit 2; }; base_url="$1"; shift ;;
+  esac
+done
+if [ -z "$base_url" ]; then
+  usage >&2
+  exit 2
+fi
+case "$base_url" in
+  http://*|https://*) ;;
+  *) echo "smoke.sh: BASE_URL must start with http:// or https://" >&2; exit 2 ;;
+esac
+url="${base_url%/}${resource}"
+command -v curl >/dev/null || { echo "smoke.sh: curl is required" >&2; exit 2; }
+
+passed=0
+failed=0
+status=""
+body=""
+content_type=""
+
+# request HEADER_ARGS...: fills status, content_type and body (the body on one line).
+request() {
+  local out
+  out=$(curl --silent --show-error --max-time "$timeout" ${insecure[@]+"${insecure[@]}"} \
+    --write-out '\n%{http_code} %{content_type}' "$@" "$url" 2>&1)
+  local last=${out##*$'\n'}
+  status=${last%% *}
+  content_type=${last#* }
+  body=$(printf '%s' "${out%$'\n'*}" | tr -d '\r' | tr '\n' ' ')
+}
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# expect_message NAME VERSION_TEXT HEADER_ARGS...: 200 and a body naming the version (e.g. "API v.1: ...").
+expect_message() {
+  local name="$1" version="$2"
+  shift 2
+  request "$@"
+  local message
+  message=$(printf '%s' "$body" | sed -n 's/.*"message"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+  if [ "$status" = "200" ] && printf '%s' "$message" | grep -q "API ${version}:"; then
+    pass "$name -> 200 \"$message\""
+  elif [ "$status" != "200" ]; then
+    fail "$name: expected 200 with \"API ${version}: ...\", got $status ${body:0:200}"
+  else
+    fail "$name: expected \"API ${version}: ...\", got ${body:0:200}"
+  fi
+}
+
+# expect_problem NAME HEADER_ARGS...: 403 with an application/problem+json body.
+expect_problem() {
+  local name="$1"
+  shift
+  request "$@"
+  if [ "$status" = "403" ] && [[ "$content_type" == application/problem+json* ]]; then
+    local problem_type
+    problem_type=$(printf '%s' "$body" | sed -n 's/.*"type"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+    pass "$name -> 403 application/problem+json ${problem_type}"
+  elif [ "$status" = "403" ]; then
+    fail "$name: expected 403 application/problem+json, got 403 ${content_type:-without a content type}"
+  else
+    fail "$name: expected 403, got $status ${body:0:200}"
+  fi
+}
+
+echo "smoke test of $url (header $header_name)"
+expect_message "v1 header" "v.1" -H "$header_name: $v1"
+expect_message "v2 header" "v.2" -H "$header_name: $v2"
+# "NAME:" with no value makes curl send no such header (it would send "Accept: */*" by default).
+expect_problem "no header" -H "$header_name:"
+expect_problem "unknown version" -H "$header_name: $unknown"
+shopt -s nocasematch
+if [[ "$header_name" == "accept" ]]; then
+  expect_message "real-world Accept list" "v.2" -H "Accept: $real_world"
+fi
+shopt -u nocasematch
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
