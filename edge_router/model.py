@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 from pynamodb.models import Model
 
 
@@ -25,6 +25,8 @@ class VersionMappingModel(Model):
     updated_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     revision = VersionAttribute(null=True)
+    is_default = BooleanAttribute(null=True)
+    """Set by a future default-version feature; the admin tool refuses to delete such a row without ``--force``."""
 
 
 @lru_cache(maxsize=64)

@@ -1,0 +1,309 @@
+"""Reads and optimistic-locked writes of the mapping table, through the router's PynamoDB model.
+
+Every write is conditional: a new row on the key not existing, an existing row on its ``revision`` being the one
+read (or absent, for rows the original sample wrote without one). Imports are applied as DynamoDB transactions of
+at most ``TRANSACTION_LIMIT`` actions each; a chunk is all or nothing, and a failed chunk stops the import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from ..mapping import normalize_key
+from ..model import VersionMappingModel, bind_model
+from .diff import Change, ChangeKind, Plan
+from .errors import AdminError, ConflictError
+from .rows import MappingRow, MappingSpec
+
+TRANSACTION_LIMIT = 100
+"""TransactWriteItems groups at most 100 actions (DynamoDB API reference, TransactWriteItems; it was 25 before
+September 2022)."""
+
+_CREDENTIAL_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TableTarget:
+    """Which table to administer: name, home region (all writes go there) and endpoint (``None``: AWS's own)."""
+
+    table_name: str
+    region: str
+    endpoint_url: str | None = None
+    timeout: float = 3.0
+    retries: int = 1
+
+    def describe(self) -> str:
+        where = f"region {self.region}" + (f" at {self.endpoint_url}" if self.endpoint_url else "")
+        return f"table {self.table_name!r} in {where}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """What an import wrote: the stored keys of every committed change, in order."""
+
+    applied: tuple[str, ...]
+    transactions: int
+
+
+class PartialApplyError(AdminError):
+    """A transaction chunk failed after earlier chunks committed: says exactly which keys were and were not written."""
+
+    def __init__(
+        self, reason: str, applied: Sequence[str], not_applied: Sequence[str], chunk: int, chunks: int
+    ) -> None:
+        super().__init__(
+            f"transaction {chunk} of {chunks} failed, {len(applied)} change(s) applied and {len(not_applied)} not: "
+            f"{reason}"
+        )
+        self.reason = reason
+        self.applied = tuple(applied)
+        self.not_applied = tuple(not_applied)
+
+
+def chunked(changes: Sequence[Change], size: int = TRANSACTION_LIMIT) -> list[Sequence[Change]]:
+    """Split changes into transactions of at most ``size`` actions."""
+    if size < 1:
+        raise ValueError("chunk size must be positive")
+    return [changes[start : start + size] for start in range(0, len(changes), size)]
+
+
+@dataclass
+class MappingTable:
+    """The admin's view of one mapping table. ``clock`` stamps ``updated_at`` (injected so tests control it)."""
+
+    target: TableTarget
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    chunk_size: int = TRANSACTION_LIMIT
+
+    def __post_init__(self) -> None:
+        self._model = bind_model(
+            self.target.table_name,
+            self.target.region,
+            self.target.endpoint_url,
+            connect_timeout=self.target.timeout,
+            read_timeout=self.target.timeout,
+            max_retry_attempts=self.target.retries,
+        )
+
+    def rows(self) -> list[MappingRow]:
+        """Every row, read consistently from the home region, sorted by stored key."""
+        with self._aws_errors():
+            items = list(self._model.scan(consistent_read=True))
+        return sorted((_row(item) for item in items), key=lambda row: row.key)
+
+    def find(self, raw_key: str, rows: Sequence[MappingRow] | None = None) -> MappingRow | None:
+        """The row a key names: the exact stored key, else the one row whose key normalises the same way."""
+        rows = self.rows() if rows is None else rows
+        exact = [row for row in rows if row.key == raw_key.strip()]
+        if exact:
+            return exact[0]
+        matches = [row for row in rows if row.normalized_key == normalize_key(raw_key)]
+        if len(matches) > 1:
+            keys = ", ".join(repr(row.key) for row in matches)
+            raise AdminError(f"key {raw_key!r} matches several stored rows ({keys}); name one exactly")
+        return matches[0] if matches else None
+
+    def put(
+        self,
+        spec: MappingSpec,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        rows: Sequence[MappingRow] | None = None,
+    ) -> tuple[MappingRow, bool]:
+        """Create or update the row for ``spec.key``; returns the row as written and whether anything changed.
+
+        An existing row whose stored key normalises to ``spec.key`` is updated in place, so two rows for one
+        version never exist. ``expected_revision`` (from an earlier ``get``) makes the write conditional on it;
+        ``rows`` are the rows the caller's decision was based on (default: read them now).
+        """
+        rows = self.rows() if rows is None else rows
+        matches = [row for row in rows if row.normalized_key == spec.key]
+        if len(matches) > 1:
+            keys = ", ".join(repr(row.key) for row in matches)
+            raise AdminError(f"several stored rows are version {spec.key!r} ({keys}); delete the extras first")
+        existing = matches[0] if matches else None
+        if expected_revision is not None and (existing is None or existing.revision != expected_revision):
+            found = "no such row" if existing is None else f"revision {existing.revision}"
+            raise ConflictError(f"mapping {spec.key!r} is not at revision {expected_revision} ({found}); re-read it")
+        if existing is not None and existing.same_mapping(spec):
+            return existing, False
+        item = self._item(spec, existing, actor)
+        condition = self._model.hk.exists() if existing else self._model.hk.does_not_exist()
+        with self._aws_errors(conflict_key=item.hk):
+            item.save(condition=condition)
+        return _row(item), True
+
+    def delete(self, row: MappingRow) -> None:
+        """Delete ``row`` if it is still exactly as read (same revision)."""
+        item = self._existing(row)
+        with self._aws_errors(conflict_key=row.key):
+            item.delete(condition=self._model.hk.exists())
+
+    def apply(self, plan: Plan, *, actor: str) -> ApplyReport:
+        """Write a plan in transactions; ``PartialApplyError`` if a chunk fails after others committed."""
+        chunks = chunked(plan.changes, self.chunk_size)
+        applied: list[str] = []
+        for number, chunk in enumerate(chunks, start=1):
+            try:
+                self._transact(chunk, actor)
+            except AdminError as error:
+                if number == 1:
+                    raise
+                not_applied = [change.key for later in chunks[number - 1 :] for change in later]
+                raise PartialApplyError(error.message, applied, not_applied, number, len(chunks)) from error
+            applied.extend(change.key for change in chunk)
+        return ApplyReport(tuple(applied), len(chunks))
+
+    def _transact(self, chunk: Sequence[Change], actor: str) -> None:
+        connection = Connection(
+            region=self.target.region,
+            host=self.target.endpoint_url,
+            connect_timeout_seconds=self.target.timeout,
+            read_timeout_seconds=self.target.timeout,
+            max_retry_attempts=self.target.retries,
+        )
+        # TransactWrite sends deletes before puts; keep the same order to map cancellation reasons to keys.
+        deletes = [change for change in chunk if change.kind is ChangeKind.REMOVED]
+        puts = [change for change in chunk if change.kind is not ChangeKind.REMOVED]
+        ordered = [change.key for change in (*deletes, *puts)]
+        with self._aws_errors(transaction_keys=ordered), TransactWrite(connection=connection) as transaction:
+            for change in deletes:
+                assert change.before is not None
+                transaction.delete(self._existing(change.before), condition=self._model.hk.exists())
+            for change in puts:
+                assert change.after is not None
+                exists = change.before is not None
+                item = self._item(change.after, change.before, actor)
+                transaction.save(item, condition=self._model.hk.exists() if exists else self._model.hk.does_not_exist())
+
+    def _item(self, spec: MappingSpec, existing: MappingRow | None, actor: str) -> VersionMappingModel:
+        item = self._model(
+            hk=existing.key if existing else spec.key,
+            dn=spec.domain,
+            dp=spec.path or None,
+            is_default=True if spec.is_default else None,
+            updated_by=actor,
+            updated_at=self.clock(),
+        )
+        if existing is not None and existing.revision is not None:
+            item.revision = existing.revision  # unset: PynamoDB writes on condition "no revision yet"
+        return item
+
+    def _existing(self, row: MappingRow) -> VersionMappingModel:
+        """A model instance carrying the revision that was read, for a conditional delete."""
+        item = self._model(hk=row.key, dn=row.domain)
+        if row.revision is not None:
+            item.revision = row.revision
+        return item
+
+    @contextmanager
+    def _aws_errors(self, *, conflict_key: str | None = None, transaction_keys: Sequence[str] = ()) -> Iterator[None]:
+        """Turn PynamoDB and botocore failures into one-line ``AdminError``s (conflicts into ``ConflictError``)."""
+        try:
+            yield
+        except TransactWriteError as error:
+            raise self._transaction_error(error, transaction_keys) from error
+        except PynamoDBException as error:
+            if _error_code(error) == "ConditionalCheckFailedException" and conflict_key is not None:
+                raise ConflictError(self._conflict_message(conflict_key)) from error
+            raise self._translate(error, error.cause) from error
+        except BotoCoreError as error:
+            raise self._translate(error, error) from error
+
+    def _transaction_error(self, error: TransactWriteError, keys: Sequence[str]) -> AdminError:
+        if _error_code(error) != "TransactionCanceledException":
+            return self._translate(error, error.cause)
+        reasons = error.cancellation_reasons
+        conflicts = [
+            key
+            for key, reason in zip(keys, reasons, strict=False)
+            if reason and reason.code == "ConditionalCheckFailed"
+        ]
+        if conflicts:
+            shown = ", ".join(repr(key) for key in conflicts[:10])
+            return ConflictError(
+                f"changed by someone else since the diff was made: {shown}; nothing in this transaction was written"
+            )
+        codes = sorted({reason.code for reason in reasons if reason and reason.code != "None"})
+        return AdminError(f"transaction cancelled ({', '.join(codes) or 'no reason given'}); nothing in it was written")
+
+    def _conflict_message(self, key: str) -> str:
+        try:
+            current = self.find(key)
+        except AdminError:
+            current = None
+        if current is None:
+            return f"mapping {key!r} was created or deleted by someone else since it was read; re-read and retry"
+        return (
+            f"mapping {key!r} was changed by {current.updated_by or 'someone else'} at "
+            f"{current.updated_at.isoformat() if current.updated_at else 'an unknown time'} "
+            f"(now revision {current.revision}) since it was read; re-read and retry"
+        )
+
+    def _translate(self, error: Exception, cause: Exception | None) -> AdminError:
+        code = _error_code(error)
+        target = self.target
+        if code == "ResourceNotFoundException":
+            return AdminError(f"{target.describe()} not found")
+        if code in _CREDENTIAL_CODES:
+            return AdminError(f"AWS refused the credentials ({code}) for {target.describe()}")
+        if isinstance(cause, NoCredentialsError):
+            return AdminError("no AWS credentials found: set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID")
+        if isinstance(cause, ProfileNotFound | NoRegionError):
+            return AdminError(str(cause))
+        if isinstance(cause, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
+            endpoint = target.endpoint_url or f"the DynamoDB endpoint of {target.region}"
+            return AdminError(f"cannot reach {endpoint}: {type(cause).__name__}")
+        message = _error_detail(error) or str(cause or error)
+        return AdminError(f"{code or type(cause or error).__name__}: {' '.join(str(message).split())[:300]}")
+
+
+def _row(item: VersionMappingModel) -> MappingRow:
+    return MappingRow(
+        key=item.hk,
+        domain=item.dn or "",
+        path=item.dp or "",
+        is_default=bool(item.is_default),
+        updated_by=item.updated_by,
+        updated_at=item.updated_at,
+        revision=item.revision,
+    )
+
+
+def _error_details(error: Exception) -> dict[str, Any]:
+    """DynamoDB's ``Error`` block, if the failure got that far. (PynamoDB's ``cause_response_code`` raises
+    ``AttributeError`` when the cause is a timeout whose ``response`` is ``None``.)"""
+    response = getattr(getattr(error, "cause", None), "response", None)
+    details = response.get("Error") if isinstance(response, dict) else None
+    return details if isinstance(details, dict) else {}
+
+
+def _error_code(error: Exception) -> str | None:
+    code = _error_details(error).get("Code")
+    return str(code) if code else None
+
+
+def _error_detail(error: Exception) -> str | None:
+    message = _error_details(error).get("Message")
+    return str(message) if message else None

@@ -1,0 +1,392 @@
+"""``edge-router mappings`` against DynamoDB over HTTP (embedded emulator): every command, the import diff,
+optimistic locking with two writers, transactions of more than 100 rows, and the error cases."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from edge_router.admin.diff import plan_import
+from edge_router.admin.errors import ConflictError
+from edge_router.admin.rows import MappingSpec
+from edge_router.admin.table import MappingTable, PartialApplyError, TableTarget
+from edge_router.cli import main
+
+pytestmark = pytest.mark.functional
+
+API = "abc123.execute-api.us-east-1.amazonaws.com"
+NEW = "def456.execute-api.us-east-1.amazonaws.com"
+V1 = "application/vnd.example.v1+json"
+V2 = "application/vnd.example.v2+json"
+SCRIPT = Path(sys.executable).with_name("edge-router")
+
+
+@pytest.fixture
+def base(dynamodb_endpoint: str, mapping_table: str) -> list[str]:
+    return ["--table", mapping_table, "--region", "us-east-1", "--endpoint-url", dynamodb_endpoint]
+
+
+@pytest.fixture
+def target(dynamodb_endpoint: str, mapping_table: str) -> TableTarget:
+    return TableTarget(mapping_table, "us-east-1", dynamodb_endpoint)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def raw_items(ddb_client: Any, table: str) -> dict[str, dict[str, Any]]:
+    items = ddb_client.scan(TableName=table, ConsistentRead=True)["Items"]
+    return {item["hk"]["S"]: item for item in items}
+
+
+def seed(capsys: pytest.CaptureFixture[str], base: list[str]) -> None:
+    for key, path in ((V1, "/Prod/v1"), (V2, "/Prod/v2")):
+        assert cli(capsys, "mappings", "put", key, "--domain", API, "--path", path, "--as", "alice", *base)[0] == 0
+
+
+def test_put_list_get(capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str) -> None:
+    status, out, _ = cli(capsys, "mappings", "put", " Application/Vnd.Example.V1+JSON", "--domain", API.upper(),
+                         "--path", "/Prod/v1", "--as", "alice", *base)  # fmt: skip
+    assert status == 0
+    assert out == f"added: {V1} -> {API}/Prod/v1 (revision 1)\n"
+    item = raw_items(ddb_client, mapping_table)[V1]
+    assert item["updated_by"] == {"S": "alice"}
+    assert (
+        abs(datetime.fromisoformat(item["updated_at"]["S"].replace("000Z", "+00:00")) - datetime.now(UTC)).seconds < 60
+    )
+
+    # The same version typed differently updates the same row: no duplicate the router would skip.
+    status, out, _ = cli(capsys, "mappings", "put", "application/vnd.example.V1+json", "--domain", NEW, *base)
+    assert (status, out) == (0, f"updated: {V1} -> {NEW} (revision 2)\n")
+    assert list(raw_items(ddb_client, mapping_table)) == [V1]
+    assert cli(capsys, "mappings", "put", V1, "--domain", NEW, *base)[1].startswith("unchanged:")
+
+    status, out, _ = cli(capsys, "mappings", "list", *base)
+    header, row = out.splitlines()
+    assert header.split() == ["KEY", "DOMAIN", "PATH", "UPDATED", "BY", "UPDATED", "AT", "REVISION"]
+    assert row.split()[:3] == [V1, NEW, "-"] and row.split()[-1] == "2"
+    assert header.index("DOMAIN") == row.index(NEW)
+
+    listed = json.loads(cli(capsys, "mappings", "list", "--json", *base)[1])
+    assert [(m["key"], m["domain"], m["path"], m["revision"]) for m in listed] == [(V1, NEW, "", 2)]
+    got = json.loads(cli(capsys, "mappings", "get", "APPLICATION/vnd.example.v1+json", "--json", *base)[1])
+    assert got["key"] == V1 and got["updatedBy"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["v1", "--domain", "evil.example.com"], "outside the allowed origin suffixes"),
+        (["v1", "--domain", API, "--path", "/Prod/"], "must start with '/'"),
+        (["v1", "--domain", "127.0.0.1:3000"], "must be a DNS name"),
+        (["application/*", "--domain", API], "not a concrete media type"),
+    ],
+)
+def test_put_refuses_what_the_router_would_refuse(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str, args: list[str],
+    message: str,
+) -> None:  # fmt: skip
+    status, out, err = cli(capsys, "mappings", "put", *args, *base)
+    assert status == 1 and out == ""
+    assert err.startswith("edge-router: error: refusing to write:") and message in err and err.count("\n") == 1
+    assert raw_items(ddb_client, mapping_table) == {}
+
+
+def test_put_with_allowed_suffix_and_local_origins(
+    capsys: pytest.CaptureFixture[str], base: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli(capsys, "mappings", "put", "v1", "--domain", "api.example.com", "--allowed-suffix", "example.com",
+               *base)[0] == 0  # fmt: skip
+    monkeypatch.setenv("EDGE_ROUTER_ALLOWED_SUFFIXES", "example.org")
+    assert cli(capsys, "mappings", "put", "v2", "--domain", "api.example.org", *base)[0] == 0
+    assert cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", *base)[0] == 1
+    assert cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", "--allow-local-origins", *base)[0] == 0
+
+
+def test_get_unknown_key(capsys: pytest.CaptureFixture[str], base: list[str]) -> None:
+    status, out, err = cli(capsys, "mappings", "get", "v9", *base)
+    assert (status, out) == (1, "")
+    assert err.startswith("edge-router: error: no mapping for key 'v9' in table") and err.count("\n") == 1
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_delete_confirmation_and_guards(
+    capsys: pytest.CaptureFixture[str], base: list[str], monkeypatch: pytest.MonkeyPatch, ddb_client: Any,
+    mapping_table: str,
+) -> None:  # fmt: skip
+    seed(capsys, base)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert cli(capsys, "mappings", "delete", V1, *base)[:3:2] == (
+        2,
+        "edge-router: error: refusing to delete without --yes (not a terminal)\n",
+    )
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("n\n"))
+    assert cli(capsys, "mappings", "delete", V1, *base)[0] == 1
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("y\n"))
+    status, out, _ = cli(capsys, "mappings", "delete", V1, *base)
+    assert (status, out.splitlines()[-1]) == (0, f"deleted: {V1}")
+    assert list(raw_items(ddb_client, mapping_table)) == [V2]
+
+    status, _, err = cli(capsys, "mappings", "delete", V2, "--yes", *base)
+    assert status == 1 and "is the last mapping" in err and "--force" in err
+    assert cli(capsys, "mappings", "delete", V2, "--yes", "--force", *base)[0] == 0
+    assert raw_items(ddb_client, mapping_table) == {}
+
+
+def test_delete_refuses_the_default_version_without_force(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str
+) -> None:
+    seed(capsys, base)
+    ddb_client.update_item(TableName=mapping_table, Key={"hk": {"S": V1}}, UpdateExpression="SET is_default = :t",
+                           ExpressionAttributeValues={":t": {"BOOL": True}})  # fmt: skip
+    status, _, err = cli(capsys, "mappings", "delete", V1, "--yes", *base)
+    assert status == 1 and "marked as the default version" in err
+    # put keeps the mark; export carries it
+    assert cli(capsys, "mappings", "put", V1, "--domain", NEW, *base)[0] == 0
+    assert raw_items(ddb_client, mapping_table)[V1]["is_default"] == {"BOOL": True}
+    assert "default: true" in cli(capsys, "mappings", "export", *base)[1]
+    assert cli(capsys, "mappings", "delete", V1, "--yes", "--force", *base)[0] == 0
+
+
+def test_export_import_round_trip_diff_dry_run_and_prune(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path, ddb_client: Any, mapping_table: str
+) -> None:
+    seed(capsys, base)
+    exported = tmp_path / "mappings.yaml"
+    assert cli(capsys, "mappings", "export", str(exported), *base)[0] == 0
+    document = yaml.safe_load(exported.read_text())
+    assert document == {"mappings": [{"key": V1, "domain": API, "path": "/Prod/v1"},
+                                     {"key": V2, "domain": API, "path": "/Prod/v2"}]}  # fmt: skip
+    status, out, _ = cli(capsys, "mappings", "import", str(exported), *base)
+    assert (status, out) == (0, "0 change(s): 0 added, 0 changed, 0 removed; 2 unchanged\n")
+
+    document["mappings"] = [{"key": V2, "domain": NEW, "path": "/Stage/v2"}, {"key": "v3", "domain": API}]
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    before = raw_items(ddb_client, mapping_table)
+    status, out, _ = cli(capsys, "mappings", "import", str(edited), "--prune", "--dry-run", *base)
+    assert status == 0
+    assert out.splitlines() == [
+        f"- {V1}  {API}/Prod/v1",
+        f"~ {V2}  {API}/Prod/v2 -> {NEW}/Stage/v2",
+        f"+ v3  {API}",
+        "3 change(s): 1 added, 1 changed, 1 removed; 0 unchanged",
+        "dry run: nothing written",
+    ]
+    assert raw_items(ddb_client, mapping_table) == before
+
+    status, out, _ = cli(capsys, "mappings", "import", str(edited), "--as", "bob", *base)
+    assert status == 0 and "1 row(s) not in the file kept" in out
+    assert out.splitlines()[-1] == "applied 2 change(s) in 1 transaction(s)"
+    items = raw_items(ddb_client, mapping_table)
+    assert sorted(items) == [V1, V2, "v3"]
+    assert items[V2]["dp"] == {"S": "/Stage/v2"} and items[V2]["revision"] == {"N": "2"}
+    assert items["v3"]["updated_by"] == {"S": "bob"}
+
+    assert cli(capsys, "mappings", "import", str(edited), "--prune", *base)[0] == 0
+    assert sorted(raw_items(ddb_client, mapping_table)) == [V2, "v3"]
+    assert json.loads(cli(capsys, "mappings", "export", "--format", "json", *base)[1]) == document
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mappings:\n- {key: v1, domain: " + API + "}\n- {key: V1, domain: " + API + "}\n", "duplicate key 'v1'"),
+        ("mappings:\n- {key: v1, domain: " + API + ", domain: " + NEW + "}\n", "duplicate key 'domain'"),
+        ("mappings:\n- {key: v1, domain: " + API + "}\n- {key: v2, domain: evil.example.com}\n", "allowed origin"),
+    ],
+)
+def test_import_of_a_bad_file_writes_nothing(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path, ddb_client: Any, mapping_table: str,
+    text: str, message: str,
+) -> None:  # fmt: skip
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    status, out, err = cli(capsys, "mappings", "import", str(path), *base)
+    assert (status, out) == (1, "")
+    assert message in err and err.count("\n") == 1
+    assert raw_items(ddb_client, mapping_table) == {}
+    status, _, err = cli(capsys, "mappings", "import", str(tmp_path / "absent.yaml"), *base)
+    assert status == 1 and "cannot read" in err
+
+
+def test_import_of_more_than_100_rows_uses_chunked_transactions(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path, ddb_client: Any, mapping_table: str
+) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"mappings": [{"key": f"v{n:03}", "domain": API} for n in range(250)]}))
+    status, out, _ = cli(capsys, "mappings", "import", str(path), *base)
+    assert status == 0, out
+    assert out.splitlines()[-1] == "applied 250 change(s) in 3 transaction(s)"
+    assert len(raw_items(ddb_client, mapping_table)) == 250
+
+
+def test_a_failed_later_chunk_reports_exactly_what_was_applied(
+    target: TableTarget, ddb_client: Any, mapping_table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = MappingTable(target)
+    specs = [MappingSpec(f"v{n:03}", API) for n in range(250)]
+    plan = plan_import(table.rows(), specs, prune=False)
+    MappingTable(target).put(MappingSpec("v220", NEW), actor="carol")  # another admin, after the diff was made
+    with pytest.raises(PartialApplyError) as caught:
+        table.apply(plan, actor="bob")
+    error = caught.value
+    assert error.applied == tuple(f"v{n:03}" for n in range(200))
+    assert error.not_applied == tuple(f"v{n:03}" for n in range(200, 250))
+    assert "transaction 3 of 3 failed, 200 change(s) applied and 50 not" in error.message
+    assert "'v220'" in error.message
+    items = raw_items(ddb_client, mapping_table)
+    assert len(items) == 201 and items["v220"]["dn"] == {"S": NEW}
+
+
+def test_two_writers_cannot_overwrite_each_other(target: TableTarget, ddb_client: Any, mapping_table: str) -> None:
+    alice, bob = MappingTable(target), MappingTable(target)
+    alice.put(MappingSpec("v1", API, "/Prod/v1"), actor="alice")
+    stale = bob.rows()
+    alice.put(MappingSpec("v1", API, "/Prod/v1b"), actor="alice")
+    with pytest.raises(ConflictError, match=r"'v1' was changed by alice at .* \(now revision 2\)"):
+        bob.put(MappingSpec("v1", NEW, "/Prod/v1"), actor="bob", rows=stale)  # bob read before alice's 2nd write
+    with pytest.raises(ConflictError):
+        bob.delete(stale[0])
+    assert raw_items(ddb_client, mapping_table)["v1"]["dp"] == {"S": "/Prod/v1b"}
+
+
+def test_rows_without_revision_are_locked_too(target: TableTarget, ddb_client: Any, mapping_table: str) -> None:
+    ddb_client.put_item(TableName=mapping_table, Item={"hk": {"S": "v1"}, "dn": {"S": API}})  # the original sample
+    alice, bob = MappingTable(target), MappingTable(target)
+    stale = bob.rows()
+    assert stale[0].revision is None
+    alice.put(MappingSpec("v1", API, "/a"), actor="alice")
+    with pytest.raises(ConflictError):
+        bob.put(MappingSpec("v1", API, "/b"), actor="bob", rows=stale)
+    assert raw_items(ddb_client, mapping_table)["v1"]["dp"] == {"S": "/a"}
+
+
+def test_if_revision_on_the_command_line(capsys: pytest.CaptureFixture[str], base: list[str]) -> None:
+    seed(capsys, base)
+    assert cli(capsys, "mappings", "put", V1, "--domain", NEW, "--if-revision", "1", *base)[0] == 0
+    status, _, err = cli(capsys, "mappings", "put", V1, "--domain", API, "--if-revision", "1", *base)
+    assert status == 1 and "not at revision 1 (revision 2)" in err
+    assert cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "1", *base)[0] == 1
+
+
+def test_import_conflict_in_the_only_chunk_writes_nothing(target: TableTarget, ddb_client: Any) -> None:
+    table = MappingTable(target)
+    table.put(MappingSpec("v1", API), actor="alice")
+    plan = plan_import(table.rows(), [MappingSpec("v1", NEW), MappingSpec("v2", API)], prune=False)
+    table.put(MappingSpec("v1", API, "/x"), actor="carol")
+    with pytest.raises(ConflictError, match="'v1'; nothing in this transaction was written"):
+        table.apply(plan, actor="bob")
+    assert [row.key for row in table.rows()] == ["v1"]
+
+
+def test_missing_table_and_missing_options(capsys: pytest.CaptureFixture[str], dynamodb_endpoint: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    status, _, err = cli(capsys, "mappings", "list", "--table", "absent", "--region", "eu-west-1",
+                         "--endpoint-url", dynamodb_endpoint)  # fmt: skip
+    assert status == 1
+    assert err == f"edge-router: error: table 'absent' in region eu-west-1 at {dynamodb_endpoint} not found\n"
+    monkeypatch.delenv("EDGE_ROUTER_TABLE", raising=False)
+    status, _, err = cli(capsys, "mappings", "list", "--region", "eu-west-1")
+    assert status == 2 and "no table" in err
+
+
+def test_stack_output_names_the_table(
+    capsys: pytest.CaptureFixture[str], dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch, base: list[str],
+    mapping_table: str,
+) -> None:  # fmt: skip
+    seed(capsys, base)
+    cloudformation = boto3.client("cloudformation", endpoint_url=dynamodb_endpoint, region_name="us-east-1")
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"DynamoDBTableName": {"Value": mapping_table}},
+    }
+    cloudformation.create_stack(StackName=f"edge-{mapping_table}", TemplateBody=json.dumps(template))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", dynamodb_endpoint)
+    args = ["--region", "us-east-1", "--endpoint-url", dynamodb_endpoint]
+    status, out, _ = cli(capsys, "mappings", "get", V2, "--stack", f"edge-{mapping_table}", *args)
+    assert status == 0 and V2 in out
+    status, _, err = cli(capsys, "mappings", "list", "--stack", "no-such-stack", *args)
+    assert status == 1 and err.startswith("edge-router: error: stack 'no-such-stack':")
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def blackhole_port() -> Iterator[int]:
+    """A listening socket that never accepts or answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("port_fixture", ["closed_port", "blackhole_port"])
+def test_unreachable_endpoint_fails_fast_with_one_line(
+    capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest, port_fixture: str
+) -> None:
+    endpoint = f"http://127.0.0.1:{request.getfixturevalue(port_fixture)}"
+    started = time.monotonic()
+    status, out, err = cli(capsys, "mappings", "list", "--table", f"t-{port_fixture}", "--region", "us-east-1",
+                           "--endpoint-url", endpoint, "--timeout", "0.3")  # fmt: skip
+    assert time.monotonic() - started < 5
+    assert (status, out) == (1, "")
+    assert err.startswith(f"edge-router: error: cannot reach {endpoint}:") and err.count("\n") == 1
+
+
+def console(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=30, check=False)
+
+
+def test_console_script_errors_are_one_line_without_traceback(
+    dynamodb_endpoint: str, mapping_table: str, tmp_path: Path
+) -> None:
+    if not SCRIPT.exists():
+        pytest.skip("console script not installed (pip install -e .)")
+    no_credentials = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        "EDGE_ROUTER_TABLE": mapping_table,
+    }
+    result = console("mappings", "list", env=no_credentials)
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "edge-router: error: no AWS credentials found: set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID\n"
+    )
+    with_credentials = {**no_credentials, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    result = console("mappings", "put", "v1", "--domain", "evil.example.com", env=with_credentials)
+    assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    result = console("mappings", "list", "--json", env=with_credentials)
+    assert (result.returncode, json.loads(result.stdout)) == (0, [])
