@@ -3,6 +3,7 @@ optimistic locking with two writers, transactions of more than 100 rows, and the
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from edge_router.admin.errors import ConflictError
 from edge_router.admin.rows import MappingSpec
 from edge_router.admin.table import MappingTable, PartialApplyError, TableTarget
 from edge_router.cli import main
+from edge_router.cli.mappings import guarded
 
 pytestmark = pytest.mark.functional
 
@@ -390,3 +392,18 @@ def test_console_script_errors_are_one_line_without_traceback(
     assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     result = console("mappings", "list", "--json", env=with_credentials)
     assert (result.returncode, json.loads(result.stdout)) == (0, [])
+
+
+def test_a_partial_import_is_reported_key_by_key_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    def failing(_args: argparse.Namespace) -> int:
+        raise PartialApplyError("conflict on 'v3'", ["v1", "v2"], ["v3"], 2, 2)
+
+    assert guarded(failing)(argparse.Namespace()) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "edge-router: error: transaction 2 of 2 failed, 2 change(s) applied and 1 not: conflict on 'v3'",
+        "  applied: v1",
+        "  applied: v2",
+        "  not applied: v3",
+    ]
