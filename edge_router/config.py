@@ -54,6 +54,8 @@ class RouterConfig:
 
     table_name: str
     version_headers: tuple[str, ...] = (DEFAULT_HEADER.lower(),)
+    header_labels: tuple[str, ...] = (DEFAULT_HEADER,)
+    """The version headers as configured (``APIVER``), for messages; ``version_headers`` is the lowercase key."""
     regions: tuple[str, ...] = DEFAULT_REGIONS
     cache_ttl: float = DEFAULT_CACHE_TTL
     max_stale: float = DEFAULT_MAX_STALE
@@ -81,14 +83,16 @@ def _number(setting: str, value: str, low: float, high: float) -> float:
     return number
 
 
-def _headers(value: str) -> tuple[str, ...]:
+def _headers(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Lowercase names and their configured spellings, first spelling kept for duplicates."""
+    spellings = {name.lower(): name for name in reversed(_split_list(value))}
     names = tuple(dict.fromkeys(name.lower() for name in _split_list(value)))
     if not names:
         raise ConfigError(HEADER_NAME, "names no version header")
     for name in names:
         if not _TOKEN.match(name) or name.startswith(("x-edge-", "x-amz-cf-")) or name in _UNUSABLE_VERSION_HEADERS:
             raise ConfigError(HEADER_NAME, f"{name!r} cannot carry a version")
-    return names
+    return names, tuple(spellings[name] for name in names)
 
 
 def _regions(value: str) -> tuple[str, ...]:
@@ -128,9 +132,11 @@ def build_config(settings: Mapping[str, str], *, allow_local_origins: bool = Fal
     except ValueError as error:
         raise ConfigError(ALLOWED_ORIGIN_SUFFIXES, str(error)) from None
     cache_ttl = _number(CACHE_TTL, settings.get(CACHE_TTL, str(DEFAULT_CACHE_TTL)), 1, 86_400)
+    version_headers, header_labels = _headers(settings.get(HEADER_NAME, DEFAULT_HEADER))
     return RouterConfig(
         table_name=table_name,
-        version_headers=_headers(settings.get(HEADER_NAME, DEFAULT_HEADER)),
+        version_headers=version_headers,
+        header_labels=header_labels,
         regions=_regions(settings.get(TABLE_REGIONS, ",".join(DEFAULT_REGIONS))),
         cache_ttl=cache_ttl,
         max_stale=_number(MAX_STALE, settings.get(MAX_STALE, str(DEFAULT_MAX_STALE)), 0, 30 * 86_400),

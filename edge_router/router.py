@@ -89,7 +89,7 @@ class Router:
                 "The version mapping table cannot be read right now; retry shortly.",
                 retry_after=error.retry_after,
             )
-        selection = select_version(request.header_values, config.version_headers, snapshot)
+        selection = select_version(request.header_values, config.version_headers, snapshot, config.header_labels)
         if selection.mapping is None:
             return self._refuse(request, config, snapshot, selection, cache=cache_state, started=started)
         origin = selection.mapping.origin
@@ -127,7 +127,7 @@ class Router:
             problem.kind.value,
             problem.detail,
             versions=snapshot.listed_versions,
-            extra={"versionHeaders": list(config.version_headers)},
+            extra={"versionHeaders": list(config.header_labels)},
         )
 
     def _log_request(self, request: OriginRequestEvent, started: float, *, status: int | str, **fields: Any) -> None:

@@ -61,14 +61,17 @@ def _select_accept(name: str, text: str, snapshot: Snapshot) -> Selection | Vers
         for key in media_range.lookup_keys():
             mapping = snapshot.lookup(key)
             if mapping is not None:
-                return Selection(mapping, name, key)
+                return Selection(mapping, "accept", key)
     if not ranges:
         return VersionProblem(ProblemKind.INVALID, f"The {name} header has no acceptable media type.", _shown(text))
-    best = ranges[0]
+    concrete = [media_range for media_range in ranges if media_range.lookup_keys()]
+    if not concrete:  # only wildcards, such as curl's default "*/*": the client named no version
+        return VersionProblem(ProblemKind.MISSING, f"The {name} header names no version, only wildcards.", _shown(text))
+    best = concrete[0]
     return VersionProblem(ProblemKind.UNKNOWN, f"{best.essence!r} is not a supported version.", _shown(best.essence))
 
 
-def _select_custom(name: str, values: list[str], snapshot: Snapshot) -> Selection:
+def _select_custom(name: str, key_name: str, values: list[str], snapshot: Snapshot) -> Selection:
     keys = list(dict.fromkeys(normalize_key(item) for value in values for item in value.split(",") if item.strip()))
     if not keys:
         return Selection(problem=VersionProblem(ProblemKind.EMPTY, f"The {name} header is empty."))
@@ -81,23 +84,31 @@ def _select_custom(name: str, values: list[str], snapshot: Snapshot) -> Selectio
     if mapping is None:
         detail = f"{_shown(keys[0])!r} is not a supported version."
         return Selection(problem=VersionProblem(ProblemKind.UNKNOWN, detail, _shown(keys[0])))
-    return Selection(mapping, name, keys[0])
+    return Selection(mapping, key_name, keys[0])
 
 
 def select_version(
-    header_values: Callable[[str], list[str]], header_names: tuple[str, ...], snapshot: Snapshot
+    header_values: Callable[[str], list[str]],
+    header_names: tuple[str, ...],
+    snapshot: Snapshot,
+    labels: tuple[str, ...] = (),
 ) -> Selection:
-    """Pick the mapping for a request, or say precisely why none fits."""
+    """Pick the mapping for a request, or say precisely why none fits.
+
+    ``header_names`` are lowercase, in precedence order; ``labels`` spell them as configured, for messages.
+    """
     problem: VersionProblem | None = None
-    for name in header_names:
-        values = header_values(name)
+    spelled = dict(zip(header_names, labels, strict=False))
+    for key in header_names:
+        name = spelled.get(key, key)
+        values = header_values(key)
         if not values:
             continue
         if sum(len(value) for value in values) > MAX_HEADER_CHARS:
             detail = f"The {name} header is longer than {MAX_HEADER_CHARS} characters."
             return Selection(problem=VersionProblem(ProblemKind.INVALID, detail))
-        if name != "accept":
-            return _select_custom(name, values, snapshot)
+        if key != "accept":
+            return _select_custom(name, key, values, snapshot)
         text = values[0] if len(values) == 1 else ",".join(values)
         if not text.strip():
             problem = problem or VersionProblem(ProblemKind.EMPTY, f"The {name} header is empty.")
@@ -107,6 +118,6 @@ def select_version(
             return outcome
         problem = outcome
     if problem is None:
-        listed = " or ".join(header_names)
+        listed = " or ".join(spelled.get(key, key) for key in header_names)
         problem = VersionProblem(ProblemKind.MISSING, f"The {listed} header is missing.")
     return Selection(problem=problem)

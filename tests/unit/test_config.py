@@ -34,6 +34,7 @@ def test_every_setting() -> None:
         }
     )
     assert cfg.version_headers == ("apiver", "accept")
+    assert cfg.header_labels == ("APIVER", "Accept")
     assert cfg.regions == ("eu-west-1", "us-east-1")
     assert (cfg.cache_ttl, cfg.max_stale, cfg.unknown_version_status, cfg.debug_events) == (60, 0, 406, True)
     assert [str(p) for p in cfg.origin_rules.allowed_suffixes] == ["api.example.com"]

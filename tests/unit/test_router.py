@@ -57,6 +57,8 @@ def test_documented_aws_event_without_version_gets_403_problem() -> None:
     assert result["status"] == "403"
     body = problem(result)
     assert body["type"].endswith("missing-version")
+    assert body["detail"] == "The Accept header is missing."
+    assert body["versionHeaders"] == ["Accept"]
     assert body["supportedVersions"] == [V1, V2]
     assert result["headers"]["cache-control"][0]["value"] == "no-store"
     assert result["headers"]["api-supported-versions"][0]["value"] == f"{V1}, {V2}"
@@ -147,14 +149,14 @@ def test_debug_events_are_opt_in_and_masked() -> None:
         event(
             [("Accept", V1), ("Authorization", "Bearer hunter2"), ("Cookie", "sid=s3cr3t")],
             settings,
-            querystring="Signature=abc123&Key-Pair-Id=K1",
+            querystring="Signature=sigSECRETvalue&Key-Pair-Id=kpSECRETid",
             body=b"password=pw",
         )
     )
     debug = [line for line in harness.log_lines() if line["level"] == "DEBUG"]
     assert len(debug) == 1
     text = json.dumps(debug)
-    for secret in ("hunter2", "s3cr3t", "abc123", "K1", "cGFzc3dvcmQ9cHc="):
+    for secret in ("hunter2", "s3cr3t", "sigSECRETvalue", "kpSECRETid", "cGFzc3dvcmQ9cHc="):
         assert secret not in text
     assert "Signature=***" in text
     quiet = make_router()

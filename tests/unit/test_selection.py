@@ -51,7 +51,8 @@ def test_every_accept_occurrence_counts() -> None:
 
 def test_q_zero_refuses_a_version() -> None:
     selection = select({"accept": [f"{V1};q=0, */*"]})
-    assert selection.problem is not None and selection.problem.kind is ProblemKind.UNKNOWN
+    assert selection.mapping is None
+    assert selection.problem is not None and selection.problem.kind is ProblemKind.MISSING
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,9 @@ def test_q_zero_refuses_a_version() -> None:
         ({"accept": ["garbage"]}, ProblemKind.INVALID),
         ({"accept": ["a/b;q=7"]}, ProblemKind.INVALID),
         ({"accept": ["application/vnd.example.v9+json"]}, ProblemKind.UNKNOWN),
-        ({"accept": ["*/*"]}, ProblemKind.UNKNOWN),
+        ({"accept": ["*/*"]}, ProblemKind.MISSING),  # curl's default names no version
+        ({"accept": ["*/*, application/*;q=0.5"]}, ProblemKind.MISSING),
+        ({"accept": ["text/html, */*;q=0.8"]}, ProblemKind.UNKNOWN),
         ({"accept": ["a/b" + "x" * MAX_HEADER_CHARS]}, ProblemKind.INVALID),
     ],
 )
