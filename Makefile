@@ -53,7 +53,7 @@ ifeq ($(PY313),)
 	@echo "py313: no python3.13 on this machine; the Python 3.13 run is skipped"
 else
 	test -x $(VENV313)/bin/pytest || ($(PY313) -m venv $(VENV313) && $(VENV313)/bin/pip install --quiet --upgrade pip \
-		&& $(VENV313)/bin/pip install --quiet -e '.[local]' pytest hypothesis)
+		&& $(VENV313)/bin/pip install --quiet -e '.[dev]')
 	$(VENV313)/bin/pytest tests/unit tests/functional -q -p no:cacheprovider
 endif
 
