@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-import sys
 from collections.abc import Sequence
 
 from .. import __version__
@@ -31,7 +30,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     status: int = args.run(args)
     return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
-from .http import BodyError, LoopbackServer, bind, read_body, send_simple
+from .http import BodyError, LoopbackServer, QuietHandler, bind, read_body, send_simple
 
 DEFAULT_STAGE = "Prod"
 """The stage SAM gives an implicit API (and the sample's explicit one)."""
@@ -419,9 +419,7 @@ class ApiGateway:
 def make_handler(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
     """A keep-alive request handler class bound to one ``ApiGateway``."""
 
-    class ApiGatewayHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are separate writes; Nagle would delay the body 40 ms
+    class ApiGatewayHandler(QuietHandler):
         server_version = "edge-router-local-apigateway"
 
         def _serve(self) -> None:
@@ -437,9 +435,6 @@ def make_handler(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
             send_simple(self, response.status, response.headers, response.body)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the banner stays readable; the router logs its own decisions."""
 
     return ApiGatewayHandler
 

@@ -21,7 +21,7 @@ import requests
 from .. import config
 from ..cf_events import PLACEHOLDER_ORIGIN, origin_request_event
 from ..validator import is_disallowed, validate_result
-from .http import HOP_BY_HOP, BodyError, LoopbackServer, bind, connection_tokens, read_body, send_simple
+from .http import HOP_BY_HOP, BodyError, LoopbackServer, QuietHandler, bind, connection_tokens, read_body, send_simple
 
 VIA = "1.1 local (edge-router CloudFront emulator)"
 """Real CloudFront says ``1.1 <id>.cloudfront.net (CloudFront)`` to the viewer and ``2.0 ...`` to the origin."""
@@ -233,9 +233,7 @@ def _response_headers(raw_headers: Iterable[tuple[str, str]]) -> list[tuple[str,
 def make_handler(cloudfront: CloudFront) -> type[BaseHTTPRequestHandler]:
     """A keep-alive viewer-facing request handler class bound to one ``CloudFront``."""
 
-    class CloudFrontHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are separate writes; Nagle would delay the body 40 ms
+    class CloudFrontHandler(QuietHandler):
         server_version = "CloudFront"
 
         def _serve(self) -> None:
@@ -296,9 +294,6 @@ def make_handler(cloudfront: CloudFront) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(b"0\r\n\r\n")
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the router logs one line per request itself."""
 
     return CloudFrontHandler
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 MAX_BODY = 10 * 1024 * 1024
 """Largest request body the emulators read (API Gateway's payload limit is 10 MB)."""
@@ -48,6 +49,16 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     request_queue_size = 128
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1, no Nagle delay, no per-request stderr lines (the router logs its own decisions)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes; Nagle would delay the body 40 ms
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the banner stays readable."""
 
 
 def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: str) -> LoopbackServer:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .apigateway import LambdaContext
-from .http import bind, read_body, send_simple, serve_in_thread
+from .http import QuietHandler, bind, read_body, send_simple, serve_in_thread
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/edge-router-local/00000000-0000-0000-0000-000000000000"
 RESOURCE_TYPE = "Custom::ApiVersionMappingSeed"
@@ -67,9 +67,7 @@ class _Receiver:
     def handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
-        class ResponseHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class ResponseHandler(QuietHandler):
             def do_PUT(self) -> None:
                 try:
                     answer = json.loads(read_body(self) or b"")
@@ -78,9 +76,6 @@ class _Receiver:
                 receiver.answers.append(answer if isinstance(answer, dict) else {"Status": "FAILED"})
                 receiver.received.set()
                 send_simple(self, 200, [], b"")  # S3 answers an empty 200 to the PUT
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
 
         return ResponseHandler
 
