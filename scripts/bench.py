@@ -28,6 +28,7 @@ from edge_router.cf_events import origin_request_event  # noqa: E402
 from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client  # noqa: E402
 from edge_router.log import JsonLogger  # noqa: E402
 from edge_router.mapping import OriginRules  # noqa: E402
+from edge_router.media_type import parse_accept  # noqa: E402
 from edge_router.router import Router  # noqa: E402
 from edge_router.snapshot import build_snapshot  # noqa: E402
 from edge_router.store import DynamoMappingStore, Row, StoreTimeouts  # noqa: E402
@@ -174,6 +175,31 @@ def section_refresh(endpoint: str, sizes: list[int], iterations: int) -> None:
         )
 
 
+HOSTILE_SHAPES = {
+    "many ranges": "a/b{n};q=0.5, ",
+    "quoted parameters": 'a/b;x="{n}\\"\\\\,;=",',
+    "unclosed quote": 'a/b;x="{n},;,;,;,;',
+    "long token": "application/vnd.{n}" + "x" * 40,
+}
+
+
+def section_hostile(iterations: int) -> None:
+    print("\n== Hostile Accept headers: parse time per KB (memo bypassed; linear means flat per-KB cost)")
+    for name, shape in HOSTILE_SHAPES.items():
+        costs = []
+        for size in (1024, 8192):
+            headers = []
+            for variant in range(iterations):
+                text = "".join(shape.format(n=f"{variant}_{i}") for i in range(size))[:size]
+                headers.append(text)
+            started = time.perf_counter()
+            for text in headers:
+                parse_accept.__wrapped__(text)
+            costs.append((time.perf_counter() - started) / iterations * 1e6 / (size / 1024))
+        ratio = costs[1] / costs[0]
+        print(f"  {name:<18} 1 KB: {costs[0]:7.1f} us/KB   8 KB: {costs[1]:7.1f} us/KB   ratio {ratio:.2f}")
+
+
 def section_reads(endpoint: str, total: int) -> None:
     print(f"\n== DynamoDB reads across {total:,} requests in one TTL, half with random unknown versions")
     table = "bench-reads"
@@ -216,6 +242,7 @@ def main() -> int:
         section_cold(server.endpoint_url, 3 if args.quick else 5)
         section_refresh(server.endpoint_url, [10, 1_000] if args.quick else [10, 1_000, 10_000], iterations // 5)
         section_reads(server.endpoint_url, 20_000 if args.quick else 100_000)
+    section_hostile(100 if args.quick else 400)
     return 0
 
 
