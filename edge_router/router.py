@@ -102,7 +102,7 @@ class Router:
             version=selection.mapping.stored_key,
             key=selection.key,
             header=selection.header,
-            origin=origin.domain + origin.path,
+            origin=origin.host_header + origin.path,
         )
         return routed
 
