@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import ConfigError
-from .mapping import DEFAULT_ALLOWED_SUFFIXES, OriginRules, parse_suffixes
+from .mapping import DEFAULT_ALLOWED_SUFFIXES, OriginRules, parse_suffix_list
 
 PREFIX = "custom-apigw-"
 HEADER_NAME = "custom-apigw-header-name"
@@ -128,7 +128,7 @@ def build_config(settings: Mapping[str, str], *, allow_local_origins: bool = Fal
         raise ConfigError(TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) is required")
     try:
         suffix_setting = settings.get(ALLOWED_ORIGIN_SUFFIXES, ",".join(DEFAULT_ALLOWED_SUFFIXES))
-        suffixes = parse_suffixes(_split_list(suffix_setting))
+        suffixes = parse_suffix_list(suffix_setting)
     except ValueError as error:
         raise ConfigError(ALLOWED_ORIGIN_SUFFIXES, str(error)) from None
     cache_ttl = _number(CACHE_TTL, settings.get(CACHE_TTL, str(DEFAULT_CACHE_TTL)), 1, 86_400)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .mapping import local_origins_enabled
 from .problems import problem_response
 from .router import Router
-
-LOCAL_ORIGINS_ENV = "EDGE_ROUTER_ALLOW_LOCAL_ORIGINS"
-"""Set only by the local stack. Lambda@Edge functions cannot have environment variables, so it is never on there."""
 
 _router: Router | None = None
 
@@ -20,7 +18,7 @@ def get_router() -> Router:
     if _router is None:
         _router = Router(
             executing_region=os.environ.get("AWS_REGION"),
-            allow_local_origins=os.environ.get(LOCAL_ORIGINS_ENV) == "1",
+            allow_local_origins=local_origins_enabled(),
         )
     return _router
 

@@ -7,6 +7,7 @@ router would refuse can be written to the table.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -26,6 +27,14 @@ _CUSTOM_KEY = re.compile(r"[!-~]+\Z")  # visible ASCII, no spaces
 PATH_PATTERN = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+\Z")
 """A non-empty origin path of RFC 3986 path characters (``pchar`` and ``/``), percent-encoding allowed."""
 _LOOPBACK_NAMES = frozenset({"localhost"})
+
+LOCAL_ORIGINS_ENV = "EDGE_ROUTER_ALLOW_LOCAL_ORIGINS"
+"""Set only by the local stack. Lambda@Edge functions cannot have environment variables, so it is never on there."""
+
+
+def local_origins_enabled(environ: MappingABC[str, str] = os.environ) -> bool:
+    """Whether loopback ``host:port`` origins are allowed (the local stack, and tools pointed at it)."""
+    return environ.get(LOCAL_ORIGINS_ENV) == "1"
 
 
 def normalize_key(raw: str) -> str:
@@ -94,6 +103,11 @@ def parse_suffixes(texts: list[str] | tuple[str, ...]) -> tuple[SuffixPattern, .
     if not patterns:
         raise ValueError("at least one allowed origin suffix is required")
     return patterns
+
+
+def parse_suffix_list(text: str) -> tuple[SuffixPattern, ...]:
+    """A comma-separated suffix setting, as the router, the stack and the tools all write it."""
+    return parse_suffixes(text.split(","))
 
 
 @dataclass(frozen=True, slots=True)

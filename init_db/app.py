@@ -23,8 +23,14 @@ import requests
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from edge_router.errors import MappingError
-from edge_router.handler import LOCAL_ORIGINS_ENV
-from edge_router.mapping import DEFAULT_ALLOWED_SUFFIXES, OriginRules, parse_suffixes, validate_key, validate_origin
+from edge_router.mapping import (
+    DEFAULT_ALLOWED_SUFFIXES,
+    OriginRules,
+    local_origins_enabled,
+    parse_suffix_list,
+    validate_key,
+    validate_origin,
+)
 from edge_router.model import VersionMappingModel, bind_model
 
 LOGGER = logging.getLogger(__name__)
@@ -82,10 +88,10 @@ def _rules(properties: dict[str, Any]) -> OriginRules:
     if not isinstance(raw, str):
         raise SeedError("AllowedOriginSuffixes must be a comma-separated string")
     try:
-        suffixes = parse_suffixes([item.strip() for item in raw.split(",")])
+        suffixes = parse_suffix_list(raw)
     except ValueError as error:
         raise SeedError(f"AllowedOriginSuffixes: {error}") from None
-    return OriginRules(allowed_suffixes=suffixes, allow_local=os.environ.get(LOCAL_ORIGINS_ENV) == "1")
+    return OriginRules(allowed_suffixes=suffixes, allow_local=local_origins_enabled())
 
 
 def parse_rows(properties: dict[str, Any], rules: OriginRules) -> list[Row]:

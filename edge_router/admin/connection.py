@@ -17,8 +17,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..handler import LOCAL_ORIGINS_ENV
-from ..mapping import DEFAULT_ALLOWED_SUFFIXES, OriginRules, parse_suffixes
+from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
 from .errors import AdminError, UsageError
 from .table import TableTarget
 
@@ -62,7 +61,7 @@ def origin_rules(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
         suffixes = parse_suffixes(texts or list(DEFAULT_ALLOWED_SUFFIXES))
     except ValueError as error:
         raise UsageError(f"allowed suffix: {error}") from None
-    allow_local = bool(args.allow_local_origins) or environ.get(LOCAL_ORIGINS_ENV) == "1"
+    allow_local = bool(args.allow_local_origins) or local_origins_enabled(environ)
     return OriginRules(allowed_suffixes=suffixes, allow_local=allow_local)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import config, handler
-from ..mapping import is_loopback_host
+from ..mapping import LOCAL_ORIGINS_ENV, is_loopback_host
 from .apigateway import ApiGateway, load_template
 from .apigateway import start_server as start_api_server
 from .cloudfront import CloudFront, origin_settings
@@ -121,7 +121,7 @@ class LocalStack:
         self._set_env(
             {
                 ENDPOINT_ENV: self.dynamodb_url,
-                handler.LOCAL_ORIGINS_ENV: "1",
+                LOCAL_ORIGINS_ENV: "1",
                 "AWS_REGION": opts.region,
                 "AWS_DEFAULT_REGION": opts.region,
                 # The stack only talks to loopback; a proxy from the environment must not intercept it.

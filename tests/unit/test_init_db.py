@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from edge_router.mapping import LOCAL_ORIGINS_ENV
 from init_db import app
 from tests.init_db_helpers import API, FakeContext, cfn_event, mappings, response_server
 
@@ -45,7 +46,7 @@ def test_local_origins_only_when_the_local_stack_allows_them(monkeypatch: pytest
     rows = mappings(dn="127.0.0.1:9000")
     with pytest.raises(app.SeedError, match="without a port"):
         app.parse_rows({"Mappings": rows}, app._rules({}))
-    monkeypatch.setenv(app.LOCAL_ORIGINS_ENV, "1")
+    monkeypatch.setenv(LOCAL_ORIGINS_ENV, "1")
     assert [row.dn for row in app.parse_rows({"Mappings": rows}, app._rules({}))] == ["127.0.0.1:9000"] * 2
 
 
