@@ -1,7 +1,8 @@
 """The warm cache of the mapping snapshot: TTL expiry, single-flight refresh, stale-if-error with backoff.
 
 One ``SnapshotCache`` owns one table's snapshot. Lambda runs one request at a time per environment, but the local
-stack serves threads, so every state change happens under a lock and only one thread refreshes at a time.
+stack serves threads, so every state change happens under a lock and only one thread refreshes at a time. The
+router's per-request path only compares the clock with ``fresh_until``; everything else happens on expiry.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from cachetools import TTLCache
-
 from .errors import StoreUnavailableError
 from .snapshot import Snapshot
 
-_KEY = "snapshot"
+STALE_REFRESH_DEADLINE = 1.0
+"""Seconds the one request that refreshes may wait when a stale snapshot could be served instead."""
+COLD_REFRESH_DEADLINE = 4.5
+"""Seconds a refresh may take when there is nothing to serve: the client gets an answer within 5 s."""
+
+Loader = Callable[[float, Snapshot | None], Snapshot]
+"""Reads the table before a deadline (a ``clock`` value), given the previous snapshot to reuse if unchanged."""
 
 
 class CacheState(StrEnum):
@@ -37,7 +42,7 @@ class SnapshotCache:
 
     def __init__(
         self,
-        loader: Callable[[], Snapshot],
+        loader: Loader,
         *,
         ttl: float,
         max_stale: float,
@@ -51,17 +56,23 @@ class SnapshotCache:
         self._clock = clock
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._fresh: TTLCache[str, Snapshot] = TTLCache(maxsize=1, ttl=ttl, timer=clock)
         self._lock = threading.Lock()
         self._last_good: Snapshot | None = None
         self._failures = 0
         self._retry_at = 0.0
+        self.fresh_until = float("-inf")
+        """Clock value until which the last good snapshot is fresh (read without the lock by the router)."""
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The last good snapshot, fresh or not."""
+        return self._last_good
 
     def get(self) -> tuple[Snapshot, CacheState]:
         """The snapshot to route with, and how it was obtained."""
-        snapshot = self._fresh.get(_KEY)
-        if snapshot is not None:
-            return snapshot, CacheState.HIT
+        last = self._last_good
+        if last is not None and self._clock() < self.fresh_until:
+            return last, CacheState.HIT
         stale = self._servable_stale()
         # With something to serve, never queue behind another thread's refresh.
         if not self._lock.acquire(blocking=stale is None):
@@ -75,7 +86,7 @@ class SnapshotCache:
     def clear(self) -> None:
         """Forget everything (tests, and admins who want the next request to reload)."""
         with self._lock:
-            self._fresh.clear()
+            self.fresh_until = float("-inf")
             self._last_good = None
             self._failures = 0
             self._retry_at = 0.0
@@ -87,23 +98,25 @@ class SnapshotCache:
         return None
 
     def _refresh_locked(self) -> tuple[Snapshot, CacheState]:
-        snapshot = self._fresh.get(_KEY)
-        if snapshot is not None:  # another thread refreshed while this one waited
-            return snapshot, CacheState.HIT
         now = self._clock()
+        if self._last_good is not None and now < self.fresh_until:  # another thread refreshed while this one waited
+            return self._last_good, CacheState.HIT
         if now < self._retry_at:
             return self._fallback(self._retry_at - now, "the mapping table is unavailable; retrying later")
+        stale = self._servable_stale()
+        deadline = now + (STALE_REFRESH_DEADLINE if stale is not None else COLD_REFRESH_DEADLINE)
         try:
-            snapshot = self._loader()
-        except StoreUnavailableError as error:
+            snapshot = self._loader(deadline, self._last_good)
+        except Exception as error:  # whatever went wrong, the table could not be read: stale-if-error and backoff
             self._failures += 1
             delay = min(self._backoff_cap, self._backoff_base * 2 ** (self._failures - 1))
             self._retry_at = self._clock() + delay
-            return self._fallback(delay, error.message)
+            reason = error.message if isinstance(error, StoreUnavailableError) else f"{type(error).__name__}: {error}"
+            return self._fallback(delay, reason[:500])
         self._failures = 0
         self._retry_at = 0.0
-        self._fresh[_KEY] = snapshot
         self._last_good = snapshot
+        self.fresh_until = snapshot.loaded_at + self._ttl
         return snapshot, CacheState.REFRESH
 
     def _fallback(self, retry_after: float, reason: str) -> tuple[Snapshot, CacheState]:

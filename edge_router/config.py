@@ -24,6 +24,10 @@ MAX_STALE = "custom-apigw-max-stale"
 ALLOWED_ORIGIN_SUFFIXES = "custom-apigw-allowed-origin-suffixes"
 UNKNOWN_VERSION_STATUS = "custom-apigw-unknown-version-status"
 DEBUG_EVENTS = "custom-apigw-debug-events"
+CANARY_KEY = "custom-apigw-canary-key"
+HASH_KEY = "custom-apigw-hash-key"
+METRICS_NAMESPACE = "custom-apigw-metrics-namespace"
+EDGE_DEFAULT_TTL = "custom-apigw-edge-default-ttl"
 
 SETTINGS = (
     HEADER_NAME,
@@ -34,13 +38,22 @@ SETTINGS = (
     ALLOWED_ORIGIN_SUFFIXES,
     UNKNOWN_VERSION_STATUS,
     DEBUG_EVENTS,
+    CANARY_KEY,
+    HASH_KEY,
+    METRICS_NAMESPACE,
+    EDGE_DEFAULT_TTL,
 )
+SECRET_SETTINGS = frozenset({HASH_KEY})
+"""Settings whose values are never logged, even in debug events."""
 
 DEFAULT_HEADER = "Accept"
 DEFAULT_REGIONS = ("us-east-1",)
 DEFAULT_CACHE_TTL = 300.0
 DEFAULT_MAX_STALE = 86_400.0
 DEFAULT_UNKNOWN_STATUS = 403
+MIN_HASH_KEY_LENGTH = 16
+MAX_EDGE_TTL = 31_536_000
+_NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#:]{1,255}\Z")
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\Z")
@@ -62,6 +75,14 @@ class RouterConfig:
     unknown_version_status: int = DEFAULT_UNKNOWN_STATUS
     debug_events: bool = False
     origin_rules: OriginRules = field(default_factory=OriginRules)
+    canary_key: str = ""
+    """Lowercase request header whose value keys the sticky canary split; empty: the client IP."""
+    hash_key: bytes = b""
+    """Secret for the keyed client hash (canary side, distinct-client counts), so logs never reveal a client."""
+    metrics_namespace: str = ""
+    """CloudWatch namespace of the Embedded Metric Format block in each request log line; empty: no metrics."""
+    edge_default_ttl: int = 0
+    """The cache behaviour's DefaultTTL: how long CloudFront keeps a response that has no Cache-Control."""
 
     @property
     def store_key(self) -> tuple[str, tuple[str, ...], float, float]:
@@ -83,6 +104,10 @@ def _number(setting: str, value: str, low: float, high: float) -> float:
     return number
 
 
+def _header_name_problem(name: str) -> bool:
+    return not _TOKEN.match(name) or name.startswith(("x-edge-", "x-amz-cf-")) or name in _UNUSABLE_VERSION_HEADERS
+
+
 def _headers(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Lowercase names and their configured spellings, first spelling kept for duplicates."""
     spellings = {name.lower(): name for name in reversed(_split_list(value))}
@@ -90,7 +115,7 @@ def _headers(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not names:
         raise ConfigError(HEADER_NAME, "names no version header")
     for name in names:
-        if not _TOKEN.match(name) or name.startswith(("x-edge-", "x-amz-cf-")) or name in _UNUSABLE_VERSION_HEADERS:
+        if _header_name_problem(name):
             raise ConfigError(HEADER_NAME, f"{name!r} cannot carry a version")
     return names, tuple(spellings[name] for name in names)
 
@@ -106,8 +131,37 @@ def _regions(value: str) -> tuple[str, ...]:
 
 
 def _status(value: str) -> int:
-    if not value.isdigit() or not 400 <= int(value) <= 499:
+    if not (value.isascii() and value.isdigit()) or not 400 <= int(value) <= 499:
         raise ConfigError(UNKNOWN_VERSION_STATUS, f"{value!r} must be a 4xx status code")
+    return int(value)
+
+
+def _canary_key(value: str) -> str:
+    name = value.strip().lower()
+    if name and _header_name_problem(name):
+        raise ConfigError(CANARY_KEY, f"{value!r} is not a request header the function can read")
+    return name
+
+
+def _hash_key(value: str | None, table_name: str) -> bytes:
+    """The configured secret; without one, a key derived from the table name (stable, but not secret)."""
+    if value is None:
+        return ("edge-router:" + table_name).encode()
+    if len(value.strip()) < MIN_HASH_KEY_LENGTH:
+        raise ConfigError(HASH_KEY, f"must be at least {MIN_HASH_KEY_LENGTH} characters")
+    return value.strip().encode()
+
+
+def _namespace(value: str) -> str:
+    namespace = value.strip()
+    if namespace and not _NAMESPACE.match(namespace):
+        raise ConfigError(METRICS_NAMESPACE, f"{value!r} is not a CloudWatch namespace (letters, digits, . - _ / # :)")
+    return namespace
+
+
+def _edge_ttl(value: str) -> int:
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > MAX_EDGE_TTL:
+        raise ConfigError(EDGE_DEFAULT_TTL, f"{value!r} must be whole seconds from 0 to {MAX_EDGE_TTL}")
     return int(value)
 
 
@@ -143,6 +197,10 @@ def build_config(settings: Mapping[str, str], *, allow_local_origins: bool = Fal
         unknown_version_status=_status(settings.get(UNKNOWN_VERSION_STATUS, str(DEFAULT_UNKNOWN_STATUS))),
         debug_events=_boolean(DEBUG_EVENTS, settings.get(DEBUG_EVENTS, "false")),
         origin_rules=OriginRules(allowed_suffixes=suffixes, allow_local=allow_local_origins),
+        canary_key=_canary_key(settings.get(CANARY_KEY, "")),
+        hash_key=_hash_key(settings.get(HASH_KEY), table_name),
+        metrics_namespace=_namespace(settings.get(METRICS_NAMESPACE, "")),
+        edge_default_ttl=_edge_ttl(settings.get(EDGE_DEFAULT_TTL, "0")),
     )
 
 

@@ -43,6 +43,23 @@ class OriginRequestEvent:
         request_id = config.get("requestId") if isinstance(config, dict) else None
         return cls(request, headers, custom.get("customHeaders"), request_id if isinstance(request_id, str) else "")
 
+    def custom_header_key(self) -> tuple[tuple[Any, str | None], ...]:
+        """The origin custom headers as names and first values: what identifies one origin configuration."""
+        if not isinstance(self.custom_headers, dict):
+            return ()
+        return tuple((name, _first_value(entries)) for name, entries in self.custom_headers.items())
+
+    def routable(self) -> dict[str, Any]:
+        """The request with only well-formed header entries (lowercase names, lists of ``{key, value}``), as
+        CloudFront always sends them: what a corrupted event's routed request is built from."""
+        headers: dict[str, Any] = {}
+        for name, entries in self.headers.items():
+            if isinstance(name, str) and name == name.lower() and isinstance(entries, list):
+                kept = [e for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str)]
+                if kept:
+                    headers[name] = kept
+        return {**self.request, "headers": headers}
+
     def header_values(self, name: str) -> list[str]:
         """Every value of a header (lowercase ``name``), one per occurrence, skipping malformed entries."""
         entries = self.headers.get(name)
@@ -51,6 +68,13 @@ class OriginRequestEvent:
         if isinstance(entries, list):
             return [e["value"] for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str)]
         return []
+
+
+def _first_value(entries: Any) -> str | None:
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        value = entries[0].get("value")
+        return value if isinstance(value, str) else None
+    return None
 
 
 def request_view(event: Any) -> dict[str, Any] | None:

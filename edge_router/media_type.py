@@ -43,17 +43,6 @@ class MediaRange:
             return 1
         return 3 if self.params else 2
 
-    def lookup_keys(self) -> tuple[str, ...]:
-        """Mapping keys this range can select, most specific first: one per parameter, then the bare type.
-
-        ``application/vnd.example+json; version=2`` yields ``application/vnd.example+json;version=2`` and then
-        ``application/vnd.example+json``. Wildcard ranges select nothing by themselves.
-        """
-        if self.type == "*" or self.subtype == "*":
-            return ()
-        essence = self.essence
-        return (*(f"{essence};{name}={value}" for name, value in self.params), essence)
-
 
 def split_outside_quotes(text: str, separator: str) -> list[str]:
     """Split on ``separator`` except inside quoted-strings (RFC 9110 §5.6.4), in one pass.
@@ -81,6 +70,11 @@ def split_outside_quotes(text: str, separator: str) -> list[str]:
             start = position + 1
     pieces.append(text[start:])
     return pieces
+
+
+def is_token(text: str) -> bool:
+    """RFC 9110 §5.6.2 ``token``: what a header name, a media type part or a bare parameter value is made of."""
+    return bool(_TOKEN.match(text))
 
 
 def _unquote(value: str) -> str | None:
@@ -130,25 +124,25 @@ def _parse_essence(text: str) -> tuple[str, str] | None:
 
 
 def _parse_range(text: str, index: int) -> MediaRange | None:
+    """One media range; ``None`` if any part is malformed.
+
+    RFC 9110 §12.5.1 dropped the old accept-ext grammar: ``q`` is the weight wherever it appears among the
+    parameters, and parameters after it are still parameters of the range (a malformed one spoils the range).
+    """
     pieces = split_outside_quotes(text, ";")
     essence = _parse_essence(pieces[0])
-    if essence is None:
+    parsed = parse_parameters(pieces[1:])
+    if essence is None or parsed is None:
         return None
     params: list[tuple[str, str]] = []
     weight = 1000
-    for raw in pieces[1:]:
-        parsed = parse_parameters([raw])
-        if parsed is None:
-            return None
-        if not parsed:
-            continue
-        name, value = parsed[0]
-        if name == "q":
-            if not _QVALUE.match(value):
-                return None
+    for name, value in parsed:
+        if name != "q":
+            params.append((name, value))
+        elif _QVALUE.match(value):
             weight = round(float(value) * 1000)
-            break  # RFC 9110: the weight ends the media range; anything after it is ignored.
-        params.append((name, value))
+        else:
+            return None
     return MediaRange(essence[0], essence[1], tuple(params), weight, index)
 
 

@@ -1,7 +1,10 @@
 """The origin-request router: event in, routed request or problem response out. Never raises.
 
-It owns the warm state (one snapshot cache per table configuration) and is the one place where errors become
-HTTP answers.
+It owns the warm state: per table, one snapshot cache; per configuration, the prepared ``RouteTable`` of the
+current snapshot. A warm request whose value was seen before costs a few dict lookups and the assembly of its
+answer (the fast path). Anything else — a new value, an expired snapshot, a lifecycle instant passed, or an event
+of an unexpected shape — takes the careful path, which validates everything and is the one place where errors
+become HTTP answers.
 """
 
 from __future__ import annotations
@@ -12,27 +15,59 @@ from collections.abc import Callable
 from typing import Any
 
 from .cache import CacheState, SnapshotCache
-from .config import RouterConfig, config_from_custom_headers
+from .config import SECRET_SETTINGS, SETTINGS, RouterConfig, config_from_custom_headers
+from .decisions import Decision, RouteTable
 from .errors import ConfigError, StoreUnavailableError
 from .event import InvalidEventError, OriginRequestEvent
 from .log import JsonLogger, masked_event
 from .problems import problem_response
 from .regions import nearest_first
-from .rewrite import rewrite_request
-from .selection import ProblemKind, Selection, select_version
-from .snapshot import Snapshot, build_snapshot
+from .snapshot import RowMemo, Snapshot, build_snapshot
 from .store import DynamoMappingStore, MappingSource, StoreTimeouts
 
 MAX_SKIPPED_IN_WARNING = 20
+MAX_CONFIGURATIONS = 16
+"""Distinct origin configurations kept warm (a distribution has one per origin; more means misuse)."""
+_SHOWN_SETTINGS = tuple(name for name in SETTINGS if name not in SECRET_SETTINGS)
 
 StoreFactory = Callable[[RouterConfig, tuple[str, ...]], MappingSource]
+HeaderValues = Callable[[str], list[str]]
+
+
+def memo_key(values: HeaderValues, names: tuple[str, ...]) -> Any:
+    """What identifies a request's version headers: one header's single value is the value itself (the common
+    case, so the fast path can read it directly); anything else is a tuple."""
+    if len(names) == 1:
+        found = values(names[0])
+        return found[0] if len(found) == 1 else tuple(found) or None
+    return tuple(tuple(values(name)) for name in names)
+
+
+class _Configured:
+    """One origin configuration's warm state: its settings, its (shared) snapshot cache and its route table."""
+
+    __slots__ = ("cache", "config", "fresh_until", "header", "single", "table")
+
+    def __init__(self, config: RouterConfig, cache: SnapshotCache) -> None:
+        self.config = config
+        self.cache = cache
+        self.table: RouteTable | None = None
+        self.fresh_until = float("-inf")
+        """Until when ``table`` is for the cache's fresh snapshot (the fast path's only TTL check)."""
+        self.single = len(config.version_headers) == 1
+        self.header = config.version_headers[0]
+
+    def raw_key(self, headers: dict[str, Any]) -> Any:
+        """``memo_key`` read straight from CloudFront's header lists (the fast path; malformed input raises)."""
+        return memo_key(lambda name: [entry["value"] for entry in headers.get(name) or ()], self.config.version_headers)
 
 
 class Router:
     """Routes CloudFront origin-request events by version header.
 
     Everything that touches the outside world is injected with production defaults: the store factory (DynamoDB),
-    the clock, the executing region and the logger, so tests control them without patching.
+    the clocks (``clock`` for TTLs and durations, ``wall_clock`` for lifecycle instants and metric timestamps),
+    the executing region and the logger, so tests control them without patching.
     """
 
     def __init__(
@@ -43,6 +78,7 @@ class Router:
         allow_local_origins: bool = False,
         timeouts: StoreTimeouts | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         logger: JsonLogger | None = None,
         store_factory: StoreFactory | None = None,
     ) -> None:
@@ -51,19 +87,41 @@ class Router:
         self._endpoint_url = endpoint_url
         self._timeouts = timeouts or StoreTimeouts()
         self._clock = clock
+        self._wall = wall_clock
         self._logger = logger or JsonLogger()
         self._store_factory = store_factory or self._dynamo_store
+        self._configured: dict[tuple[Any, ...], _Configured] = {}
         self._caches: dict[tuple[Any, ...], SnapshotCache] = {}
-        self._caches_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
-        """Drop every cached snapshot (tests; the next request reloads)."""
-        with self._caches_lock:
+        """Drop every cached snapshot and prepared answer (tests; the next request reloads)."""
+        with self._lock:
+            self._configured.clear()
             self._caches.clear()
 
     def handle(self, event: Any) -> dict[str, Any]:
         """Route one event. Any failure becomes a generated problem response and a log line."""
-        started = time.perf_counter()
+        started = self._clock()
+        try:
+            cf = event["Records"][0]["cf"]
+            request = cf["request"]
+            custom = request["origin"]["custom"]["customHeaders"]
+            configured = self._configured[tuple([(name, entries[0]["value"]) for name, entries in custom.items()])]
+            table = configured.table
+            now = self._wall()
+            if table is not None and started < configured.fresh_until and table.valid_from <= now < table.valid_until:
+                headers = request["headers"]
+                if configured.single:
+                    entries = headers.get(configured.header)
+                    key = entries[0]["value"] if entries and len(entries) == 1 else configured.raw_key(headers)
+                else:
+                    key = configured.raw_key(headers)
+                decision = table.memo.get(key)
+                if decision is not None:
+                    return decision.respond(request, cf["config"]["requestId"], "hit", started, now)
+        except Exception:  # noqa: S110 - anything unexpected is handled (and logged) by the careful path below
+            pass
         try:
             return self._route(event, started)
         except Exception as error:  # the edge must answer, whatever happened
@@ -78,99 +136,101 @@ class Router:
             self._logger.emit("ERROR", "misconfigured", detail=error.message)
             return problem_response(500, "router-misconfigured", error.message)
         if config.debug_events:
-            self._logger.emit("DEBUG", "event", event=masked_event(event))
+            self._logger.emit("DEBUG", "event", event=masked_event(event, config.version_headers, _SHOWN_SETTINGS))
+        configured = self._configured_for(request, config)
+        now = self._wall()
         try:
-            snapshot, cache_state = self._cache_for(config).get()
+            snapshot, cache_state = configured.cache.get()
         except StoreUnavailableError as error:
-            self._log_request(request, started, status=503, cache="unavailable", detail=error.message)
+            self._logger.emit(
+                "INFO",
+                "request",
+                requestId=request.request_id,
+                status=503,
+                cache="unavailable",
+                durationUs=round((self._clock() - started) * 1e6),
+                detail=error.message,
+            )
             return problem_response(
                 503,
                 "mappings-unavailable",
                 "The version mapping table cannot be read right now; retry shortly.",
                 retry_after=error.retry_after,
             )
-        selection = select_version(request.header_values, config.version_headers, snapshot, config.header_labels)
-        if selection.mapping is None:
-            return self._refuse(request, config, snapshot, selection, cache=cache_state, started=started)
-        origin = selection.mapping.origin
-        routed = rewrite_request(request.request, origin)
-        self._log_request(
-            request,
-            started,
-            status="routed",
-            cache=cache_state.value,
-            version=selection.mapping.stored_key,
-            key=selection.key,
-            header=selection.header,
-            origin=origin.host_header + origin.path,
-        )
-        return routed
+        table = self._table_for(configured, snapshot, cache_state, now)
+        key = memo_key(request.header_values, config.version_headers)
+        decision: Decision = table.memo.get(key) or table.decide(key, request.header_values)
+        return decision.respond(request.routable(), request.request_id, cache_state.value, started, now)
 
-    def _refuse(
-        self,
-        request: OriginRequestEvent,
-        config: RouterConfig,
-        snapshot: Snapshot,
-        selection: Selection,
-        *,
-        cache: CacheState,
-        started: float,
-    ) -> dict[str, Any]:
-        problem = selection.problem
-        assert problem is not None
-        status = 400 if problem.kind is ProblemKind.AMBIGUOUS else config.unknown_version_status
-        self._log_request(
-            request, started, status=status, cache=cache.value, problem=problem.kind.value, value=problem.value
-        )
-        return problem_response(
-            status,
-            problem.kind.value,
-            problem.detail,
-            versions=snapshot.listed_versions,
-            extra={"versionHeaders": list(config.header_labels)},
-        )
+    def _table_for(
+        self, configured: _Configured, snapshot: Snapshot, cache_state: CacheState, now: float
+    ) -> RouteTable:
+        table = configured.table
+        if table is None or table.snapshot is not snapshot or not table.valid_from <= now < table.valid_until:
+            table = RouteTable(snapshot, configured.config, now, self._logger, self._clock)
+            configured.table = table
+        # Only a fresh snapshot may be served by the fast path; a stale one keeps every request on this path.
+        configured.fresh_until = configured.cache.fresh_until if cache_state is not CacheState.STALE else float("-inf")
+        return table
 
-    def _log_request(self, request: OriginRequestEvent, started: float, *, status: int | str, **fields: Any) -> None:
-        self._logger.emit(
-            "INFO",
-            "request",
-            requestId=request.request_id,
-            status=status,
-            durationUs=round((time.perf_counter() - started) * 1e6),
-            **fields,
-        )
+    def _configured_for(self, request: OriginRequestEvent, config: RouterConfig) -> _Configured:
+        key = request.custom_header_key()
+        configured = self._configured.get(key)
+        if configured is None:
+            with self._lock:
+                configured = self._configured.get(key)
+                if configured is None:
+                    if len(self._configured) >= MAX_CONFIGURATIONS:
+                        self._configured.clear()
+                    configured = _Configured(config, self._cache_for(config))
+                    self._configured[key] = configured
+        return configured
 
     def _cache_for(self, config: RouterConfig) -> SnapshotCache:
         key = (*config.store_key, config.origin_rules)
         cache = self._caches.get(key)
         if cache is None:
-            with self._caches_lock:
-                cache = self._caches.get(key)
-                if cache is None:
-                    cache = self._new_cache(config)
-                    self._caches[key] = cache
+            cache = self._new_cache(config)
+            self._caches[key] = cache
         return cache
 
     def _new_cache(self, config: RouterConfig) -> SnapshotCache:
         store = self._store_factory(config, nearest_first(self.executing_region, config.regions))
+        memo = RowMemo()
 
-        def load() -> Snapshot:
-            rows, region = store.read_all()
-            snapshot = build_snapshot(rows, config.origin_rules, loaded_at=self._clock(), region=region)
-            if snapshot.skipped:
-                self._logger.emit(
-                    "WARNING",
-                    "mapping rows skipped",
-                    table=config.table_name,
-                    count=len(snapshot.skipped),
-                    rows=list(snapshot.skipped[:MAX_SKIPPED_IN_WARNING]),
+        def load(deadline: float, previous: Snapshot | None) -> Snapshot:
+            read = store.read_all(deadline=deadline)
+            if read.unchanged and previous is not None:
+                snapshot = previous.reloaded(self._clock(), read.region)
+            else:
+                snapshot = build_snapshot(
+                    read.rows, config.origin_rules, loaded_at=self._clock(), region=read.region, memo=memo
                 )
-            self._logger.emit(
-                "INFO", "mappings loaded", table=config.table_name, region=region, versions=len(snapshot.mappings)
-            )
+            self._log_load(config, snapshot, unchanged=read.unchanged and previous is not None)
             return snapshot
 
         return SnapshotCache(load, ttl=config.cache_ttl, max_stale=config.max_stale, clock=self._clock)
+
+    def _log_load(self, config: RouterConfig, snapshot: Snapshot, *, unchanged: bool) -> None:
+        if snapshot.skipped:
+            self._logger.emit(
+                "WARNING",
+                "mapping rows skipped",
+                table=config.table_name,
+                count=len(snapshot.skipped),
+                rows=list(snapshot.skipped[:MAX_SKIPPED_IN_WARNING]),
+            )
+        for warning in snapshot.warnings:
+            self._logger.emit("WARNING", "mapping table", table=config.table_name, detail=warning)
+        self._logger.emit(
+            "INFO",
+            "mappings loaded",
+            table=config.table_name,
+            region=snapshot.region,
+            versions=len(snapshot.mappings),
+            unchanged=unchanged,
+            default=snapshot.default.key if snapshot.default else None,
+        )
 
     def _dynamo_store(self, config: RouterConfig, regions: tuple[str, ...]) -> DynamoMappingStore:
         return DynamoMappingStore(config.table_name, regions, self._endpoint_url, self._timeouts, self._clock)

@@ -15,11 +15,22 @@ from .model import bind_model, row_attributes
 Row = dict[str, Any] | MappingError
 
 
+@dataclass(frozen=True, slots=True)
+class TableRead:
+    """One read of the whole table: its rows, the region that answered, and whether nothing changed since the
+    previous read (then ``rows`` is the previous list and the caller may keep its snapshot)."""
+
+    rows: list[Row]
+    region: str
+    unchanged: bool = False
+    pages: int = 1
+
+
 class MappingSource(Protocol):
     """Anything that can read every mapping row (DynamoDB here; a fake in unit tests)."""
 
-    def read_all(self) -> tuple[list[Row], str]:
-        """All rows, and where they came from (a region name)."""
+    def read_all(self, *, deadline: float) -> TableRead:
+        """All rows before ``deadline`` (a value of the store's clock), or ``StoreUnavailableError``."""
         ...
 
 
@@ -46,7 +57,7 @@ class DynamoMappingStore:
     timeouts: StoreTimeouts = field(default_factory=StoreTimeouts)
     clock: Callable[[], float] = time.monotonic
 
-    def read_all(self) -> tuple[list[Row], str]:
+    def read_all(self, *, deadline: float) -> TableRead:
         """All rows and the region they came from; ``StoreUnavailableError`` when no replica answered."""
         started = self.clock()
         failures: list[str] = []
@@ -55,7 +66,7 @@ class DynamoMappingStore:
                 failures.append(f"{region}: skipped, time budget spent")
                 continue
             try:
-                return list(self._scan(region)), region
+                return TableRead(list(self._scan(region)), region)
             except (PynamoDBException, OSError) as error:
                 failures.append(f"{region}: {_describe(error)}")
         raise StoreUnavailableError("could not read the mapping table: " + "; ".join(failures))

@@ -14,7 +14,7 @@ from edge_router.config import RouterConfig
 from edge_router.errors import StoreUnavailableError
 from edge_router.log import JsonLogger
 from edge_router.router import Router
-from edge_router.store import Row
+from edge_router.store import Row, TableRead
 
 API = "abc123.execute-api.us-east-1.amazonaws.com"
 V1 = "application/vnd.example.v1+json"
@@ -33,17 +33,20 @@ class FakeSource:
     rows: list[Row] = field(default_factory=lambda: list(SAMPLE_ROWS))
     fail: bool = False
     reads: int = 0
+    unchanged: bool = False
+    deadlines: list[float] = field(default_factory=list)
 
-    def read_all(self) -> tuple[list[Row], str]:
+    def read_all(self, *, deadline: float) -> TableRead:
         self.reads += 1
+        self.deadlines.append(deadline)
         if self.fail:
             raise StoreUnavailableError("scripted failure")
-        return list(self.rows), "us-east-1"
+        return TableRead(list(self.rows), "us-east-1", unchanged=self.unchanged)
 
 
 class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
 
     def __call__(self) -> float:
         return self.now
@@ -55,18 +58,24 @@ class RouterHarness:
     source: FakeSource
     clock: FakeClock
     log: io.StringIO
+    wall: FakeClock
 
     def log_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.log.getvalue().splitlines()]
 
 
+WALL_START = 1_780_000_000.0
+"""The harness's wall clock starts here (2026-05-28T20:26:40Z), so lifecycle instants can sit around it."""
+
+
 def make_router(source: FakeSource | None = None, **router_options: Any) -> RouterHarness:
     source = source or FakeSource()
     clock = FakeClock()
+    wall = FakeClock(WALL_START)
     log = io.StringIO()
     factory: Callable[[RouterConfig, tuple[str, ...]], FakeSource] = lambda _config, _regions: source  # noqa: E731
-    router = Router(clock=clock, logger=JsonLogger(log), store_factory=factory, **router_options)
-    return RouterHarness(router, source, clock, log)
+    router = Router(clock=clock, wall_clock=wall, logger=JsonLogger(log), store_factory=factory, **router_options)
+    return RouterHarness(router, source, clock, log, wall)
 
 
 def event(

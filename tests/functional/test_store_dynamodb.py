@@ -18,7 +18,7 @@ from edge_router.config import RouterConfig
 from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client
 from edge_router.log import JsonLogger
 from edge_router.router import Router
-from edge_router.store import DynamoMappingStore, Row, StoreTimeouts
+from edge_router.store import DynamoMappingStore, StoreTimeouts, TableRead
 from tests.helpers import API, SETTINGS, V1, V2, FakeClock, event
 
 pytestmark = pytest.mark.functional
@@ -42,9 +42,9 @@ class CountingStore:
         self.inner = inner
         self.reads = 0
 
-    def read_all(self) -> tuple[list[Row], str]:
+    def read_all(self, *, deadline: float) -> TableRead:
         self.reads += 1
-        return self.inner.read_all()
+        return self.inner.read_all(deadline=deadline)
 
 
 def make_router(
@@ -75,8 +75,8 @@ def test_scan_reads_every_page(dynamodb_endpoint: str, mapping_table: str) -> No
     rows = [{"hk": f"v{n}", "dn": API, "dp": f"/Prod/v{n}", "note": padding} for n in range(1500)]
     put_rows(dynamodb_endpoint, mapping_table, rows)  # about 1.5 MB: more than one 1 MB scan page
     store = DynamoMappingStore(mapping_table, ("us-east-1",), dynamodb_endpoint)
-    read, region = store.read_all()
-    assert region == "us-east-1" and len(read) == 1500
+    read = store.read_all(deadline=time.monotonic() + 30)
+    assert read.region == "us-east-1" and len(read.rows) == 1500
     router, _, _ = make_router(dynamodb_endpoint)
     result = router.handle(event([("APIVER", "V1499")], settings_for(mapping_table, **{config.HEADER_NAME: "APIVER"})))
     assert path_of(result) == "/Prod/v1499"

@@ -19,9 +19,11 @@ class Loader:
         self.calls = 0
         self.fail = False
         self.gate: threading.Event | None = None
+        self.deadlines: list[float] = []
 
-    def __call__(self) -> Snapshot:
+    def __call__(self, deadline: float, previous: Snapshot | None) -> Snapshot:
         self.calls += 1
+        self.deadlines.append(deadline - self.clock())
         if self.gate is not None:
             self.gate.wait(5)
         if self.fail:

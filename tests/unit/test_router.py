@@ -7,6 +7,7 @@ import json
 import pytest
 
 from edge_router import config
+from edge_router.store import TableRead
 from edge_router.validator import validate_result
 from tests.conftest import load_event
 from tests.helpers import API, SETTINGS, V1, V2, FakeSource, event, make_router, problem
@@ -119,14 +120,43 @@ def test_unknown_versions_never_read_dynamodb() -> None:
     assert harness.source.reads == 1
 
 
-def test_unexpected_exception_is_a_503_and_an_error_line() -> None:
+def test_any_failure_to_read_the_table_is_an_outage_not_a_crash() -> None:
     class Exploding(FakeSource):
-        def read_all(self):  # type: ignore[no-untyped-def]
-            raise RuntimeError("boom")
+        def read_all(self, *, deadline: float) -> TableRead:
+            raise KeyError("Items")  # what a malformed Scan answer used to escape as
 
     harness = make_router(Exploding())
     result = harness.router.handle(event([("Accept", V1)]))
-    assert result["status"] == "503"
+    assert result["status"] == "503" and problem(result)["type"].endswith("mappings-unavailable")
+    assert result["headers"]["retry-after"][0]["value"] == "1"
+
+
+def test_a_broken_read_after_a_good_one_serves_stale_and_backs_off() -> None:
+    harness = make_router()
+    harness.router.handle(event([("Accept", V1)]))
+    harness.clock.now += 301
+
+    def broken(*, deadline: float) -> TableRead:
+        harness.source.reads += 1
+        raise AttributeError("'NoneType' object has no attribute 'get'")
+
+    harness.source.read_all = broken  # type: ignore[method-assign]
+    for _ in range(50):
+        result = harness.router.handle(event([("Accept", V1)]))
+        assert result["origin"]["custom"]["path"] == "/Prod/v1"
+    assert harness.source.reads == 2  # the first load, then one failed refresh: the backoff holds the rest
+    assert harness.log_lines()[-1]["cache"] == "stale"
+
+
+def test_unexpected_exception_is_a_503_and_an_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness = make_router()
+
+    def explode(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("edge_router.decisions.RouteTable.decide", explode)
+    result = harness.router.handle(event([("Accept", V1)]))
+    assert result["status"] == "503" and problem(result)["type"].endswith("internal-error")
     assert harness.log_lines()[-1]["level"] == "ERROR"
 
 
