@@ -66,7 +66,7 @@ def test_the_scanner_reads_the_functions_a_yaml_parser_reads() -> None:
     }
     scanned = {f.logical_id: (f.code_uri, f.handler) for f in artifact.serverless_functions(text)}
     assert scanned == expected
-    assert {"EdgeRouterFunction", "InitDbFunction"} <= set(scanned)
+    assert {"EdgeRouterFunction", "EdgeResponseFunction", "InitDbFunction"} <= set(scanned)
 
 
 def test_the_scanner_takes_quotes_and_comments_and_ignores_other_sections() -> None:
@@ -218,9 +218,9 @@ def test_a_handler_module_that_does_not_exist_is_an_error(tmp_path: Path) -> Non
 
 def test_the_edge_artifact_of_the_real_code_leaves_the_workstation_parts_out() -> None:
     plan = artifact.plan("edge_router/")
-    assert plan.entry_modules == ("edge_router.handler",)
+    assert plan.entry_modules == ("edge_router.handler", "edge_router.response")
     shipped = set(plan.files)
-    assert {"edge_router/__init__.py", "edge_router/handler.py"} <= shipped
+    assert {"edge_router/__init__.py", "edge_router/handler.py", "edge_router/response.py"} <= shipped
     assert all(f.startswith("edge_router/") and f.count("/") == 1 for f in shipped)  # no cli/, local/, admin/
     assert not {"edge_router/cf_events.py", "edge_router/validator.py"} & shipped  # tests and emulators only
 
