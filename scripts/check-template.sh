@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Offline checks of the deployable stack: lint, SAM validation, `sam build` (no Docker), artifact
+# Offline checks of the deployable stack: lint, SAM validation, samconfig.toml, `sam build` (no Docker), artifact
 # contents and bytecode, and the size limits. Run by `make template` (SAM points at the SAM CLI, PATH starts with the
 # project venv, so python3 has botocore as the Lambda runtime does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SAM="${SAM:-sam}"
+SAM_PYTHON="${SAM_PYTHON:-$(dirname "$(command -v "$SAM")")/python}"
 BUILD_DIR=.aws-sam/build
 EDGE_ZIP_LIMIT=$((50 * 1024 * 1024))     # origin-request and origin-response: 50 MB zipped (CloudFront quotas)
 UNZIPPED_LIMIT=$((250 * 1024 * 1024))    # Lambda: 250 MB unzipped, every function
@@ -15,6 +16,35 @@ cfn-lint template.yaml
 
 echo "== sam validate --lint"
 SAM_CLI_TELEMETRY=0 "$SAM" validate --lint --region us-east-1
+
+echo "== samconfig.toml, read by SAM's own parser"
+if [ -x "$SAM_PYTHON" ]; then
+    "$SAM_PYTHON" - <<'PY'
+"""`sam deploy` reads samconfig.toml: every parameter it overrides exists in template.yaml, every key is one SAM knows."""
+import sys
+
+from samcli.cli.types import CfnParameterOverridesType
+from samcli.lib.config.samconfig import SamConfig
+from samcli.yamlhelper import yaml_parse
+
+config = SamConfig(".")
+deploy = config.get_all(["deploy"], "parameters")
+known = {"stack_name", "region", "capabilities", "confirm_changeset", "resolve_s3", "s3_prefix",
+         "fail_on_empty_changeset", "parameter_overrides"}
+overrides = CfnParameterOverridesType().convert(deploy["parameter_overrides"], None, None)
+with open("template.yaml") as f:
+    template = yaml_parse(f.read())
+unknown = sorted(set(overrides) - set(template["Parameters"]))
+problems = [f"parameter_overrides names {unknown}, not parameters of template.yaml"] if unknown else []
+problems += [f"deploy.parameters has unexpected key {k}" for k in sorted(set(deploy) - known)]
+if deploy.get("region") != "us-east-1" or "CAPABILITY_IAM" not in str(deploy.get("capabilities")):
+    problems.append("samconfig.toml must deploy to us-east-1 with CAPABILITY_IAM")
+print("\n".join(problems) or f"samconfig.toml: stack {deploy['stack_name']}, overrides {sorted(overrides)}")
+sys.exit(1 if problems else 0)
+PY
+else
+    echo "no Python next to $SAM: skipped (tests/unit/test_template.py checks samconfig.toml too)"
+fi
 
 echo "== sam build (makefile builds: Lambda-platform wheels, no Docker, no local python3.13 needed)"
 rm -rf "$BUILD_DIR"

@@ -13,6 +13,8 @@ import copy
 import itertools
 import json
 import re
+import shlex
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from tests.cfn import PSEUDO, STACK_ID, Stack, parameter_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
 EDGE_TOKEN = "edgelambda.amazonaws.com"
 EDGE_FUNCTIONS = {"EdgeRouterFunction": "origin-request", "EdgeResponseFunction": "origin-response"}
 ORIGIN_CUSTOM_HEADER_QUOTA = 30  # CloudFront quotas page, "Quotas on headers" (current page; it was 10 until 2021)
@@ -679,3 +682,29 @@ def test_parameters_and_outputs_match_the_original_sample(cfn: dict[str, Any]) -
 def test_stack_refuses_regions_other_than_us_east_1(cfn: dict[str, Any]) -> None:
     rule = cfn["Rules"]["EdgeFunctionsLiveInUsEast1"]["Assertions"][0]["Assert"]
     assert rule == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+
+
+# ------------------------------------------------------------------------------------------------ samconfig.toml
+def _overrides(text: str) -> dict[str, str]:
+    """SAM's ``Key="value" Key2="value"`` form of parameter_overrides (what `sam deploy --guided` writes)."""
+    pairs = [token.partition("=") for token in shlex.split(text)]
+    assert all(sep == "=" for _, sep, _ in pairs)
+    return {key: value for key, _, value in pairs}
+
+
+def test_samconfig_deploys_to_us_east_1_without_prompts(cfn: dict[str, Any]) -> None:
+    sam = tomllib.loads(SAMCONFIG.read_text())
+    assert sam["version"] == 0.1
+    common = sam["default"]["global"]["parameters"]
+    deploy = sam["default"]["deploy"]["parameters"]
+    assert common["region"] == "us-east-1"
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", common["stack_name"])
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is True
+    overrides = _overrides(deploy["parameter_overrides"])
+    assert set(overrides) <= set(cfn["Parameters"])
+    assert parameter_errors(cfn, overrides) == []
+    # Left out on purpose: a secret, and a setting that must be off on the first create and then stay as set.
+    assert not {"ClientHashKey", "TableDeletionProtection"} & set(overrides)
+    assert "samconfig.toml" not in (ROOT / ".gitignore").read_text().split()
