@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
-# Lambda runs python3.13; the suite also runs on it when this machine has one (pyenv or PATH).
-PY313 ?= $(shell for p in $$(command -v python3.13) $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
-	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo "$$p" && break; done)
+# Lambda runs python3.13; the suite also runs on it when this machine has one (deploy/Makefile finds it, for the
+# bytecode it compiles too: python3.13 on PATH or pyenv's, one that really runs).
+PY313 ?= $(shell $(MAKE) -s --no-print-directory -C deploy python313)
 VENV313 := .venv313
 
 .PHONY: run test lint typecheck unit functional e2e py313 template smoke bench load build clean
