@@ -21,9 +21,9 @@ from typing import Any
 
 import boto3
 import botocore
-import cfnlint
 import pytest
 import yaml
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
@@ -315,10 +315,8 @@ def test_every_function_logs_to_a_group_that_expires(cfn: dict[str, Any], source
 
 
 def test_log_retention_values_are_the_ones_cloudwatch_accepts() -> None:
-    """cfn-lint carries the AWS::Logs::LogGroup schema, whose enum is the API's list."""
-    schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
-    digest = json.loads((schemas / "providers" / "us-east-1.json").read_text())["AWS::Logs::LogGroup"]
-    schema = json.loads((schemas / "resources" / f"{digest}.json").read_text())
+    """cfn-lint carries the AWS::Logs::LogGroup resource schema, whose enum is the API's list."""
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::Logs::LogGroup").schema
     assert set(schema["properties"]["RetentionInDays"]["enum"]) == LOG_RETENTION_DAYS
 
 
