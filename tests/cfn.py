@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/edge-router/3f2b6c1e-8a0d-11ef-9f1a-0a1b2c3d4e5f"
@@ -26,6 +26,13 @@ PSEUDO = {
 NO_VALUE = object()
 """``AWS::NoValue``: dropped from the list or mapping that holds it."""
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_LOGIC: dict[str, Callable[[list[Any]], bool]] = {
+    "Fn::Equals": lambda args: bool(args[0] == args[1]),
+    "Fn::Not": lambda args: not args[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+}
+"""The condition functions, as conditions and rules both evaluate them."""
 
 
 def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -82,14 +89,8 @@ def _rule_value(node: Any, values: Mapping[str, str]) -> Any:
     if function == "Ref":
         return PSEUDO[args] if args in PSEUDO else values[args]
     evaluated = [_rule_value(arg, values) for arg in args]
-    if function == "Fn::Equals":
-        return evaluated[0] == evaluated[1]
-    if function == "Fn::Not":
-        return not evaluated[0]
-    if function == "Fn::And":
-        return all(evaluated)
-    if function == "Fn::Or":
-        return any(evaluated)
+    if function in _LOGIC:
+        return _LOGIC[function](evaluated)
     if function == "Fn::Contains":
         return evaluated[1] in evaluated[0]
     if function == "Fn::EachMemberEquals":
@@ -194,12 +195,6 @@ class Stack:
         if function == "Fn::Select":
             index, items = evaluated
             return items[int(index)]
-        if function == "Fn::Equals":
-            return evaluated[0] == evaluated[1]
-        if function == "Fn::Not":
-            return not evaluated[0]
-        if function == "Fn::And":
-            return all(evaluated)
-        if function == "Fn::Or":
-            return any(evaluated)
+        if function in _LOGIC:
+            return _LOGIC[function](evaluated)
         raise ValueError(f"{function} is not evaluated here")

@@ -14,7 +14,6 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 import yaml
@@ -281,34 +280,22 @@ def _scratch_repository(tmp_path: Path) -> Path:
     return repo
 
 
-def _make(repo: Path, out: Path, python: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOME": str(home)}
-    env.pop("MAKEFLAGS", None)
+def _make(repo: Path, out: Path, python: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real deploy/Makefile recipe of the edge functions, against the scratch repository."""
+    environment = {**os.environ, **env}
+    environment.pop("MAKEFLAGS", None)
     return subprocess.run(
-        [
-            "make",
-            "-s",
-            "--no-print-directory",
-            "-f",
-            str(MAKEFILE),
-            f"ROOT={repo}",
-            f"PYTHON={python}",
-            f"ARTIFACTS_DIR={out}",
-            "build-EdgeResponseFunction",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+        ["make", "-s", "--no-print-directory", "-f", str(MAKEFILE), f"ROOT={repo}", f"PYTHON={python}",
+         f"ARTIFACTS_DIR={out}", "build-EdgeResponseFunction"],
+        capture_output=True, text=True, env=environment, check=False, timeout=120,
+    )  # fmt: skip
 
 
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def _no_python313_path(tmp_path: Path) -> dict[str, Any]:
+def _no_python313_path(tmp_path: Path) -> dict[str, str]:
     """PATH without any python3.13 (a directory of this Python only), HOME without pyenv."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -320,26 +307,7 @@ def _no_python313_path(tmp_path: Path) -> dict[str, Any]:
 def test_recipe_without_python313_ships_sources_and_says_so_once(tmp_path: Path) -> None:
     repo, out = _scratch_repository(tmp_path), tmp_path / "out"
     out.mkdir()
-    env = {**os.environ, **_no_python313_path(tmp_path)}
-    env.pop("MAKEFLAGS", None)
-    result = subprocess.run(
-        [
-            "make",
-            "-s",
-            "--no-print-directory",
-            "-f",
-            str(MAKEFILE),
-            f"ROOT={repo}",
-            f"PYTHON={sys.executable}",
-            f"ARTIFACTS_DIR={out}",
-            "build-EdgeResponseFunction",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+    result = _make(repo, out, sys.executable, **_no_python313_path(tmp_path))
     assert result.returncode == 0, result.stderr
     assert _files(out) == {
         "edge_router/__init__.py",
@@ -370,7 +338,7 @@ def test_recipe_with_python313_ships_unchecked_hash_bytecode_for_lambda_paths(tm
     out.mkdir()
     python313 = _python313()
     assert python313
-    result = _make(repo, out, python313, tmp_path / "home")
+    result = _make(repo, out, python313, HOME=str(tmp_path / "home"))
     assert result.returncode == 0, result.stderr
     sources = {"edge_router/__init__.py", "edge_router/handler.py", "edge_router/response.py", "edge_router/shared.py"}
     pycs = {f"edge_router/__pycache__/{Path(s).stem}.cpython-313.pyc" for s in sources}
