@@ -66,7 +66,10 @@ def request_template(fields: Mapping[str, Any], *, namespace: str = "", client: 
     hold ``version`` and ``outcome`` when there is a namespace: they are the metric's dimensions.
     """
     template = '{"level":"INFO","msg":"request","requestId":%s,' + _members({"status": fields.get("status", "")})
-    template += ',"cache":"%s","durationUs":%d,' + _members({k: v for k, v in fields.items() if k != "status"})
+    template += ',"cache":"%s","durationUs":%d'
+    rest = {k: v for k, v in fields.items() if k != "status"}
+    if rest:
+        template += "," + _members(rest)
     if client:
         template += ',"client":"%s"'
     if namespace:

@@ -36,11 +36,11 @@ HeaderValues = Callable[[str], list[str]]
 
 def memo_key(values: HeaderValues, names: tuple[str, ...]) -> Any:
     """What identifies a request's version headers: one header's single value is the value itself (the common
-    case, so the fast path can read it directly); anything else is a tuple."""
+    case, so the fast path can read it directly); anything else is a tuple of (header, value) pairs."""
     if len(names) == 1:
         found = values(names[0])
         return found[0] if len(found) == 1 else tuple(found) or None
-    return tuple(tuple(values(name)) for name in names)
+    return tuple([(name, value) for name in names for value in values(name)])
 
 
 class _Configured:
@@ -59,7 +59,10 @@ class _Configured:
 
     def raw_key(self, headers: dict[str, Any]) -> Any:
         """``memo_key`` read straight from CloudFront's header lists (the fast path; malformed input raises)."""
-        return memo_key(lambda name: [entry["value"] for entry in headers.get(name) or ()], self.config.version_headers)
+        names = self.config.version_headers
+        if len(names) == 1:
+            return memo_key(lambda name: [entry["value"] for entry in headers.get(name) or ()], names)
+        return tuple([(name, entry["value"]) for name in names for entry in headers.get(name) or ()])
 
 
 class Router:

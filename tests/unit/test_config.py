@@ -79,3 +79,46 @@ def test_custom_headers_are_parsed_once_per_distinct_values() -> None:
 def test_malformed_custom_headers_are_a_config_error(custom_headers: object) -> None:
     with pytest.raises(ConfigError):
         config_from_custom_headers(custom_headers)
+
+
+def test_lifecycle_canary_and_metrics_settings() -> None:
+    cfg = build_config(
+        {
+            **BASE,
+            config.CANARY_KEY: "X-Api-Key",
+            config.HASH_KEY: "0123456789abcdef0123",
+            config.METRICS_NAMESPACE: "EdgeRouter/prod-stack",
+            config.EDGE_DEFAULT_TTL: "86400",
+        }
+    )
+    assert cfg.canary_key == "x-api-key"
+    assert cfg.hash_key == b"0123456789abcdef0123"
+    assert cfg.metrics_namespace == "EdgeRouter/prod-stack"
+    assert cfg.edge_default_ttl == 86400
+    plain = build_config(BASE)
+    assert (plain.canary_key, plain.metrics_namespace, plain.edge_default_ttl) == ("", "", 0)
+    assert plain.hash_key == b"edge-router:ApiVersionMapping"  # derived, stable; the template passes a secret
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        (config.CANARY_KEY, "bad header"),
+        (config.CANARY_KEY, "X-Edge-Key"),
+        (config.HASH_KEY, "short"),
+        (config.METRICS_NAMESPACE, "has space"),
+        (config.EDGE_DEFAULT_TTL, "-1"),
+        (config.EDGE_DEFAULT_TTL, "1e3"),
+        (config.EDGE_DEFAULT_TTL, "99999999999"),
+        (config.UNKNOWN_VERSION_STATUS, "٤٠٣"),
+    ],
+)
+def test_new_settings_are_strict(setting: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_config({**BASE, setting: value})
+    assert caught.value.setting == setting
+
+
+@pytest.mark.parametrize("status", range(400, 500))
+def test_every_4xx_status_is_accepted(status: int) -> None:
+    assert build_config({**BASE, config.UNKNOWN_VERSION_STATUS: str(status)}).unknown_version_status == status

@@ -13,12 +13,31 @@ from hypothesis import strategies as st
 from edge_router import config
 from edge_router.media_type import MAX_RANGES, parse_accept
 from edge_router.validator import validate_result
-from tests.helpers import SETTINGS, V1, V2, event, make_router
+from tests.helpers import API, SAMPLE_ROWS, SETTINGS, V1, V2, WALL_START, FakeSource, event, make_router
 
-HARNESS = make_router()
+LIFECYCLE_ROWS = [
+    *SAMPLE_ROWS,
+    {"hk": "v1", "dn": API, "dp": "/Prod/v1", "is_default": True, "deprecated_at": "2026-05-28T20:30:00"},
+    {"hk": "v2", "dn": API, "dp": "/Prod/v2", "sunset_at": "2026-05-28T20:35:00", "successor": "v3"},
+    {"hk": "v3", "dn": API, "canary_dn": "c.execute-api.us-east-1.amazonaws.com", "canary_percent": "50"},
+    {"hk": "2025-01-01", "dn": API, "dp": "/Prod/d1"},
+    {"hk": "application/vnd.example+json; version=2025-06-01", "dn": API, "dp": "/Prod/d2"},
+]
+HARNESS = make_router(FakeSource(rows=LIFECYCLE_ROWS))
 header_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=300)
 accept_piece = st.one_of(
-    st.sampled_from([V1, V2, "*/*", "text/html", "application/*", "application/vnd.example+json; version=2", ""]),
+    st.sampled_from(
+        [
+            V1,
+            V2,
+            "*/*",
+            "text/html",
+            "application/*",
+            "application/vnd.example+json; version=2",
+            "application/vnd.example+json; version=2025-07-04",
+            "",
+        ]
+    ),
     header_text,
 )
 accept_value = st.builds(
@@ -27,7 +46,7 @@ accept_value = st.builds(
     st.lists(st.sampled_from(["", "0", "0.5", "1", "1.0", "2", "x", "0.1234"]), max_size=8),
 )
 header_name = st.one_of(
-    st.sampled_from(["Accept", "APIVER", "Authorization", "Host", "Via"]),
+    st.sampled_from(["Accept", "APIVER", "Authorization", "Host", "Via", "Api-Version-Route", "X-Api-Key"]),
     st.from_regex(r"[A-Za-z-]{1,20}", fullmatch=True),
 )
 headers = st.lists(st.tuples(header_name, st.one_of(accept_value, header_text)), max_size=12)
@@ -38,6 +57,9 @@ router_settings = st.fixed_dictionaries(
         config.UNKNOWN_VERSION_STATUS: st.sampled_from(["403", "404", "406", "999", "x"]),
         config.CACHE_TTL: st.sampled_from(["1", "300", "-5", "nan", "inf"]),
         config.DEBUG_EVENTS: st.sampled_from(["true", "false", "maybe"]),
+        config.CANARY_KEY: st.sampled_from(["", "X-Api-Key", "bad key"]),
+        config.METRICS_NAMESPACE: st.sampled_from(["", "EdgeRouter/test", "bad namespace"]),
+        config.EDGE_DEFAULT_TTL: st.sampled_from(["0", "86400", "-1"]),
     },
 )
 
@@ -49,10 +71,12 @@ router_settings = st.fixed_dictionaries(
     uri=st.from_regex(r"/[a-zA-Z0-9/._~%-]{0,40}", fullmatch=True),
     querystring=st.text(max_size=60),
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "OPTIONS"]),
+    seconds=st.floats(min_value=-(10**6), max_value=10**6),
 )
 def test_handler_never_raises_and_output_is_valid(
-    headers: list[tuple[str, str]], extra: dict[str, str], uri: str, querystring: str, method: str
+    headers: list[tuple[str, str]], extra: dict[str, str], uri: str, querystring: str, method: str, seconds: float
 ) -> None:
+    HARNESS.wall.now = WALL_START + seconds  # before, at and after every lifecycle instant, jumping both ways
     incoming = event(headers, {**SETTINGS, **extra}, uri=uri, querystring=querystring, method=method)
     original = copy.deepcopy(incoming["Records"][0]["cf"]["request"])
     result = HARNESS.router.handle(incoming)
