@@ -25,6 +25,10 @@ from .split import bucket, client_digest, client_id
 
 MAX_MEMO = 4096
 """Distinct request values remembered per table; past that the memo starts over (hostile traffic stays bounded)."""
+MAX_CLIENTS = 8192
+"""Client identities whose keyed hash is remembered per table (clients repeat; the hash is the costly part)."""
+Clients = dict[str, tuple[int, str]]
+"""Client identity -> (position in the canary split, anonymous client id)."""
 MAX_REQUEST_BYTES = 20_480
 """CloudFront's limit on a request without its body (URI, query string and headers)."""
 READ_TIMEOUT = 30
@@ -62,6 +66,7 @@ class Routed:
     """A request value that routes: rewrite the origin and ``Host``, add the route context, log one line."""
 
     __slots__ = (
+        "_clients",
         "_clock",
         "_count_clients",
         "_emit",
@@ -83,6 +88,7 @@ class Routed:
         config: RouterConfig,
         emit: Callable[[str], None],
         clock: Callable[[], float],
+        clients: Clients,
     ) -> None:
         self.main = main
         self.canary = canary
@@ -93,6 +99,7 @@ class Routed:
         self._hash_key = config.hash_key
         self._emit = emit
         self._clock = clock
+        self._clients = clients
 
     def respond(
         self, request: dict[str, Any], request_id: str, cache: str, started: float, now: float
@@ -107,10 +114,16 @@ class Routed:
         if self._keyed:
             entries = headers.get(self._split_header) if self._split_header else None
             identity = entries[0]["value"] if entries else request["clientIp"]
-            digest = client_digest(identity, self._hash_key)
-            if self.canary is not None and bucket(digest) < self._threshold:
+            known = self._clients.get(identity)
+            if known is None:
+                digest = client_digest(identity, self._hash_key)
+                known = (bucket(digest), client_id(digest))
+                if len(self._clients) >= MAX_CLIENTS:
+                    self._clients.clear()
+                self._clients[identity] = known
+            position, client = known
+            if self.canary is not None and position < self._threshold:
                 side = self.canary
-            client = client_id(digest)
         forwarded = {n: v for n, v in headers.items() if n[:_PREFIX_LENGTH] != PREFIX and n != ROUTE_HEADER}
         routed = dict(request)
         routed["origin"] = {
@@ -192,6 +205,7 @@ class RouteTable:
         self._supported_header = version_list_header(self.supported)
         self._deprecated_header = version_list_header(self.deprecated)
         self.memo: dict[Any, Decision] = {}
+        self._clients: Clients = {}
         self._routes: dict[tuple[str, str, str, Rule], Decision] = {}
 
     def _gone(self, mapping: VersionMapping) -> bool:
@@ -269,6 +283,7 @@ class RouteTable:
             config=config,
             emit=self._emit,
             clock=self._clock,
+            clients=self._clients,
         )
 
     def _problem(
