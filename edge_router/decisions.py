@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import chain, repeat
 from json.encoder import encode_basestring_ascii as json_string
+from operator import itemgetter
 from typing import Any, Protocol
 
 from .config import PREFIX, RouterConfig
@@ -33,7 +35,7 @@ MAX_REQUEST_BYTES = 20_480
 """CloudFront's limit on a request without its body (URI, query string and headers)."""
 READ_TIMEOUT = 30
 KEEPALIVE_TIMEOUT = 5
-_PREFIX_LENGTH = len(PREFIX)
+_value = itemgetter("value")
 
 
 class Decision(Protocol):
@@ -124,8 +126,12 @@ class Routed:
             position, client = known
             if self.canary is not None and position < self._threshold:
                 side = self.canary
-        forwarded = {n: v for n, v in headers.items() if n[:_PREFIX_LENGTH] != PREFIX and n != ROUTE_HEADER}
-        routed = dict(request)
+        if any(map(str.startswith, headers, repeat(PREFIX))):  # a header named like a router setting: dropped
+            forwarded = {n: v for n, v in headers.items() if not n.startswith(PREFIX)}
+        else:
+            forwarded = headers.copy()
+        forwarded.pop(ROUTE_HEADER, None)
+        routed = request.copy()
         routed["origin"] = {
             "custom": {
                 "customHeaders": {},
@@ -139,12 +145,13 @@ class Routed:
             }
         }
         forwarded.pop("host", None)
+        entries = forwarded.values()
         size = (
             len(request["uri"])
             + len(request["querystring"])
             + sum(map(len, forwarded))
-            + 4 * sum(map(len, forwarded.values()))
-            + sum([len(entry["value"]) for entries in forwarded.values() for entry in entries])
+            + 4 * sum(map(len, entries))
+            + sum(map(len, map(_value, chain.from_iterable(entries))))
         )
         forwarded["host"] = [{"key": "Host", "value": side.host}]
         if size + side.route_bytes <= MAX_REQUEST_BYTES:

@@ -43,11 +43,11 @@ class OriginRequestEvent:
         request_id = config.get("requestId") if isinstance(config, dict) else None
         return cls(request, headers, custom.get("customHeaders"), request_id if isinstance(request_id, str) else "")
 
-    def custom_header_key(self) -> tuple[tuple[Any, str | None], ...]:
-        """The origin custom headers as names and first values: what identifies one origin configuration."""
+    def custom_header_key(self) -> tuple[tuple[Any, ...], tuple[str | None, ...]]:
+        """The origin custom headers' names and first values: what identifies one origin configuration."""
         if not isinstance(self.custom_headers, dict):
-            return ()
-        return tuple((name, _first_value(entries)) for name, entries in self.custom_headers.items())
+            return (), ()
+        return tuple(self.custom_headers), tuple(_first_value(entries) for entries in self.custom_headers.values())
 
     def routable(self) -> dict[str, Any]:
         """The request with only well-formed header entries (lowercase names, lists of ``{key, value}``), as

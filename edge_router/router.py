@@ -110,7 +110,7 @@ class Router:
             cf = event["Records"][0]["cf"]
             request = cf["request"]
             custom = request["origin"]["custom"]["customHeaders"]
-            configured = self._configured[tuple([(name, entries[0]["value"]) for name, entries in custom.items()])]
+            configured = self._configured[(tuple(custom), tuple([entries[0]["value"] for entries in custom.values()]))]
             table = configured.table
             now = self._wall()
             if table is not None and started < configured.fresh_until and table.valid_from <= now < table.valid_until:
