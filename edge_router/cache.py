@@ -62,7 +62,7 @@ class SnapshotCache:
         snapshot = self._fresh.get(_KEY)
         if snapshot is not None:
             return snapshot, CacheState.HIT
-        stale = self._servable_stale()
+        stale = self.servable_stale()
         # With something to serve, never queue behind another thread's refresh.
         if not self._lock.acquire(blocking=stale is None):
             assert stale is not None
@@ -80,7 +80,8 @@ class SnapshotCache:
             self._failures = 0
             self._retry_at = 0.0
 
-    def _servable_stale(self) -> Snapshot | None:
+    def servable_stale(self) -> Snapshot | None:
+        """The last good snapshot while it may still be served (within ``max_stale`` past its TTL), else ``None``."""
         last = self._last_good
         if last is not None and self._clock() - last.loaded_at <= self._ttl + self._max_stale:
             return last
@@ -107,7 +108,7 @@ class SnapshotCache:
         return snapshot, CacheState.REFRESH
 
     def _fallback(self, retry_after: float, reason: str) -> tuple[Snapshot, CacheState]:
-        stale = self._servable_stale()
+        stale = self.servable_stale()
         if stale is None:
             raise StoreUnavailableError(reason, retry_after=retry_after)
         return stale, CacheState.STALE

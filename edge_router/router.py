@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .cache import CacheState, SnapshotCache
@@ -21,9 +22,13 @@ from .regions import nearest_first
 from .rewrite import rewrite_request
 from .selection import ProblemKind, Selection, select_version
 from .snapshot import Snapshot, build_snapshot
-from .store import DynamoMappingStore, MappingSource, StoreTimeouts
+from .store import DynamoMappingStore, MappingSource, Row, StoreTimeouts
 
 MAX_SKIPPED_IN_WARNING = 20
+REFRESH_WAIT_WITH_STALE = 1.0
+"""Seconds the one request that refreshes a servable stale snapshot may wait for DynamoDB (the others get it)."""
+REFRESH_WAIT_COLD = 4.5
+"""Seconds a request with nothing to serve may wait for DynamoDB: its answer, or the 503, comes within 5 s."""
 
 StoreFactory = Callable[[RouterConfig, tuple[str, ...]], MappingSource]
 
@@ -153,10 +158,18 @@ class Router:
 
     def _new_cache(self, config: RouterConfig) -> SnapshotCache:
         store = self._store_factory(config, nearest_first(self.executing_region, config.regions))
+        built: tuple[list[Row], Snapshot] | None = None
 
         def load() -> Snapshot:
-            rows, region = store.read_all()
-            snapshot = build_snapshot(rows, config.origin_rules, loaded_at=self._clock(), region=region)
+            nonlocal built
+            wait = REFRESH_WAIT_WITH_STALE if cache.servable_stale() is not None else REFRESH_WAIT_COLD
+            read = store.read_all(deadline=store.clock() + wait)
+            if read.unchanged and built is not None and built[0] is read.rows:
+                # The same bytes as the rows the previous snapshot was built from: nothing to validate again.
+                snapshot = replace(built[1], loaded_at=self._clock())
+            else:
+                snapshot = build_snapshot(read.rows, config.origin_rules, loaded_at=self._clock(), region=read.region)
+                built = (read.rows, snapshot)
             if snapshot.skipped:
                 self._logger.emit(
                     "WARNING",
@@ -166,11 +179,19 @@ class Router:
                     rows=list(snapshot.skipped[:MAX_SKIPPED_IN_WARNING]),
                 )
             self._logger.emit(
-                "INFO", "mappings loaded", table=config.table_name, region=region, versions=len(snapshot.mappings)
+                "INFO",
+                "mappings loaded",
+                table=config.table_name,
+                region=read.region,
+                versions=len(snapshot.mappings),
+                pages=read.pages,
+                unchanged=read.unchanged,
             )
             return snapshot
 
-        return SnapshotCache(load, ttl=config.cache_ttl, max_stale=config.max_stale, clock=self._clock)
+        cache = SnapshotCache(load, ttl=config.cache_ttl, max_stale=config.max_stale, clock=self._clock)
+        return cache
 
     def _dynamo_store(self, config: RouterConfig, regions: tuple[str, ...]) -> DynamoMappingStore:
-        return DynamoMappingStore(config.table_name, regions, self._endpoint_url, self._timeouts, self._clock)
+        # The store keeps real time for its deadlines; ``self._clock`` only ages snapshots (tests move it).
+        return DynamoMappingStore(config.table_name, regions, self._endpoint_url, self._timeouts)
