@@ -80,7 +80,7 @@ class SnapshotCache:
         snapshot = self._fresh.get(_KEY)
         if snapshot is not None:
             return snapshot, CacheState.HIT
-        stale = self._servable_stale()
+        stale = self.servable_stale()
         # With something to serve, never queue behind another thread's refresh.
         if not self._lock.acquire(blocking=stale is None):
             assert stale is not None
@@ -99,7 +99,8 @@ class SnapshotCache:
             self._failures = 0
             self._retry_at = 0.0
 
-    def _servable_stale(self) -> Snapshot | None:
+    def servable_stale(self) -> Snapshot | None:
+        """The last good snapshot while it may still be served (within ``max_stale`` past its TTL), else ``None``."""
         last = self._last_good
         if last is not None and self._clock() - last.loaded_at <= self._ttl + self._max_stale:
             return last
@@ -112,7 +113,7 @@ class SnapshotCache:
         now = self._clock()
         if now < self._retry_at:
             return self._fallback(self._retry_at - now, "the mapping table is unavailable; retrying later")
-        stale = self._servable_stale()
+        stale = self.servable_stale()
         deadline = now + (STALE_REFRESH_DEADLINE if stale is not None else COLD_REFRESH_DEADLINE)
         try:
             snapshot = self._loader(deadline, self._last_good)
@@ -130,7 +131,7 @@ class SnapshotCache:
         return snapshot, CacheState.REFRESH
 
     def _fallback(self, retry_after: float, reason: str) -> tuple[Snapshot, CacheState]:
-        stale = self._servable_stale()
+        stale = self.servable_stale()
         if stale is None:
             raise StoreUnavailableError(reason, retry_after=retry_after)
         return stale, CacheState.STALE

@@ -1,4 +1,6 @@
-"""The mapping table's PynamoDB model, shared by the edge router, the admin CLI and the seeding custom resource.
+"""The mapping table's PynamoDB model, shared by the admin CLI and the seeding custom resource.
+
+The edge router does not use it: ``edge_router.store`` reads the table without botocore or PynamoDB (cold starts).
 
 Schema (unchanged from the original sample): hash key ``hk`` (the version value), ``dn`` (origin domain), ``dp``
 (optional origin path). The other attributes are optional, so rows written by the sample stay readable.

@@ -202,19 +202,20 @@ class Router:
         memo = RowMemo()
 
         def load(deadline: float, previous: Snapshot | None) -> Snapshot:
-            read = store.read_all(deadline=deadline)
+            # The cache's deadline is on the router's clock; the store keeps its own (real time, even in tests).
+            read = store.read_all(deadline=store.clock() + (deadline - self._clock()))
             if read.unchanged and previous is not None:
                 snapshot = previous.reloaded(self._clock(), read.region)
             else:
                 snapshot = build_snapshot(
                     read.rows, config.origin_rules, loaded_at=self._clock(), region=read.region, memo=memo
                 )
-            self._log_load(config, snapshot, unchanged=read.unchanged and previous is not None)
+            self._log_load(config, snapshot, pages=read.pages, unchanged=read.unchanged and previous is not None)
             return snapshot
 
         return SnapshotCache(load, ttl=config.cache_ttl, max_stale=config.max_stale, clock=self._clock)
 
-    def _log_load(self, config: RouterConfig, snapshot: Snapshot, *, unchanged: bool) -> None:
+    def _log_load(self, config: RouterConfig, snapshot: Snapshot, *, pages: int, unchanged: bool) -> None:
         if snapshot.skipped:
             self._logger.emit(
                 "WARNING",
@@ -231,9 +232,11 @@ class Router:
             table=config.table_name,
             region=snapshot.region,
             versions=len(snapshot.mappings),
+            pages=pages,
             unchanged=unchanged,
             default=snapshot.default.key if snapshot.default else None,
         )
 
     def _dynamo_store(self, config: RouterConfig, regions: tuple[str, ...]) -> DynamoMappingStore:
-        return DynamoMappingStore(config.table_name, regions, self._endpoint_url, self._timeouts, self._clock)
+        # The store keeps real time for its deadlines; ``self._clock`` only ages snapshots (tests move it).
+        return DynamoMappingStore(config.table_name, regions, self._endpoint_url, self._timeouts)

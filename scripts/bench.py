@@ -96,6 +96,8 @@ def feature_rows() -> list[Row]:
 class Rows:
     """An in-process mapping source (the warm path never reads the table; refreshes use a real one below)."""
 
+    clock = staticmethod(time.monotonic)
+
     def __init__(self, rows: list[Row]) -> None:
         self.rows = rows
 
@@ -418,6 +420,8 @@ def section_reads(sink: TextIO, total: int) -> None:
     source = Rows(sample_rows(2))
 
     class Counting:
+        clock = staticmethod(time.monotonic)
+
         def read_all(self, *, deadline: float) -> TableRead:
             nonlocal reads
             reads += 1

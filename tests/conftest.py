@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client
+from edge_router.sigv4 import BOTOCORE_CHAIN
 
 ROOT = Path(__file__).resolve().parent.parent
 AWS_EVENTS = ROOT.parent / "shared" / "events" / "aws-docs"
@@ -46,3 +47,26 @@ def mapping_table(ddb_client: Any) -> str:
     name = f"mappings-{next(_table_numbers)}"
     create_mapping_table(ddb_client, name)
     return name
+
+
+@pytest.fixture
+def isolated_aws_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No AWS settings from this machine: no credentials in the environment, no instance metadata, empty config
+    files in ``tmp_path`` (returned, to write a profile into), and botocore's chain walked afresh."""
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    BOTOCORE_CHAIN.clear()
+    yield tmp_path
+    BOTOCORE_CHAIN.clear()

@@ -26,30 +26,39 @@ SAMPLE_ROWS: list[Row] = [
 SETTINGS = {config.HEADER_NAME: "Accept", config.TABLE_NAME: "ApiVersionMapping"}
 
 
-@dataclass
-class FakeSource:
-    """A mapping source with scripted rows or failures, counting reads."""
-
-    rows: list[Row] = field(default_factory=lambda: list(SAMPLE_ROWS))
-    fail: bool = False
-    reads: int = 0
-    unchanged: bool = False
-    deadlines: list[float] = field(default_factory=list)
-
-    def read_all(self, *, deadline: float) -> TableRead:
-        self.reads += 1
-        self.deadlines.append(deadline)
-        if self.fail:
-            raise StoreUnavailableError("scripted failure")
-        return TableRead(list(self.rows), "us-east-1", unchanged=self.unchanged)
-
-
 class FakeClock:
     def __init__(self, now: float = 1000.0) -> None:
         self.now = now
 
     def __call__(self) -> float:
         return self.now
+
+
+@dataclass
+class FakeSource:
+    """A mapping source with scripted rows or failures, counting reads and recording each read's time allowance.
+
+    With ``same_bytes``, a read after the first answers as the real store does when DynamoDB sent the very same
+    pages: ``unchanged`` and the previous rows list.
+    """
+
+    rows: list[Row] = field(default_factory=lambda: list(SAMPLE_ROWS))
+    fail: bool = False
+    same_bytes: bool = False
+    reads: int = 0
+    waits: list[float] = field(default_factory=list)
+    clock: FakeClock = field(default_factory=FakeClock)
+    _last: list[Row] | None = None
+
+    def read_all(self, *, deadline: float) -> TableRead:
+        self.reads += 1
+        self.waits.append(deadline - self.clock())
+        if self.fail:
+            raise StoreUnavailableError("scripted failure")
+        if self.same_bytes and self._last is not None:
+            return TableRead(self._last, "us-east-1", unchanged=True, pages=1)
+        self._last = list(self.rows)
+        return TableRead(self._last, "us-east-1", unchanged=False, pages=1)
 
 
 @dataclass

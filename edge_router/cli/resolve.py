@@ -108,7 +108,7 @@ def _resolve(args: argparse.Namespace) -> int:
         executing_region=target.region,
         endpoint_url=target.endpoint_url,
         allow_local_origins=rules.allow_local,
-        timeouts=StoreTimeouts(connect=target.timeout, read=target.timeout, retries=1, budget=2 * target.timeout),
+        timeouts=StoreTimeouts(connect=target.timeout, retries=1),
         logger=JsonLogger(log),
     )
     decision = decide(router, origin_request_event(uri=args.uri, headers=headers, settings=settings), log)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from edge_router import config
+from edge_router.snapshot import Snapshot, build_snapshot
 from edge_router.store import TableRead
 from edge_router.validator import validate_result
 from tests.conftest import load_event
@@ -213,3 +215,42 @@ def test_router_setting_headers_never_reach_the_backend() -> None:
     result = harness.router.handle(event([("Accept", V1), ("custom-apigw-table-name", "spoof")]))
     assert "custom-apigw-table-name" not in result["headers"]
     assert result["origin"]["custom"]["customHeaders"] == {}
+
+
+def test_a_refresh_may_wait_4_5_s_with_nothing_to_serve_and_1_s_with_a_stale_snapshot() -> None:
+    harness = make_router()
+    harness.router.handle(event([("Accept", V1)]))
+    harness.clock.now += 301  # expired, still servable
+    harness.router.handle(event([("Accept", V1)]))
+    harness.clock.now += 300 + 86_401  # past custom-apigw-max-stale: nothing servable any more
+    harness.router.handle(event([("Accept", V1)]))
+    assert harness.source.waits == [4.5, 1.0, 4.5]
+
+
+def test_an_unchanged_table_keeps_the_validated_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds = []
+
+    def counting_build(*args: Any, **kwargs: Any) -> Snapshot:
+        builds.append(1)
+        return build_snapshot(*args, **kwargs)
+
+    monkeypatch.setattr("edge_router.router.build_snapshot", counting_build)
+    harness = make_router(FakeSource(same_bytes=True))
+    assert harness.router.handle(event([("Accept", V1)]))["origin"]["custom"]["path"] == "/Prod/v1"
+    harness.clock.now += 301
+    assert harness.router.handle(event([("Accept", V2)]))["origin"]["custom"]["path"] == "/Prod/v2"
+    harness.clock.now += 299  # the kept snapshot was stamped fresh by the refresh that found no change
+    harness.router.handle(event([("Accept", V1)]))
+    assert len(builds) == 1 and harness.source.reads == 2
+    loaded = [line for line in harness.log_lines() if line["msg"] == "mappings loaded"]
+    assert [line["unchanged"] for line in loaded] == [False, True]
+    assert [line["cache"] for line in harness.log_lines() if line["msg"] == "request"] == ["refresh", "refresh", "hit"]
+
+
+def test_changed_rows_are_validated_again() -> None:
+    source = FakeSource()
+    harness = make_router(source)
+    harness.router.handle(event([("Accept", V1)]))
+    source.rows = [{"hk": V1, "dn": API, "dp": "/Prod/v1-new"}]
+    harness.clock.now += 301
+    assert harness.router.handle(event([("Accept", V1)]))["origin"]["custom"]["path"] == "/Prod/v1-new"
