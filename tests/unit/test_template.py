@@ -99,13 +99,16 @@ def behavior(cfn: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def test_origin_request_association_uses_a_numbered_version(cfn: dict[str, Any]) -> None:
-    (association,) = behavior(cfn)["LambdaFunctionAssociations"]
-    assert association["EventType"] == "origin-request"
-    ref = association["LambdaFunctionARN"]["Ref"]
+@pytest.mark.parametrize(
+    ("event_type", "function"), [("origin-request", "EdgeRouterFunction"), ("origin-response", "EdgeResponseFunction")]
+)
+def test_edge_associations_use_numbered_versions(cfn: dict[str, Any], event_type: str, function: str) -> None:
+    associations = {a["EventType"]: a for a in behavior(cfn)["LambdaFunctionAssociations"]}
+    assert set(associations) == {"origin-request", "origin-response"}
+    ref = associations[event_type]["LambdaFunctionARN"]["Ref"]
     version = cfn["Resources"][ref]
     assert version["Type"] == "AWS::Lambda::Version"
-    assert version["Properties"]["FunctionName"] == {"Ref": "EdgeRouterFunction"}
+    assert version["Properties"]["FunctionName"] == {"Ref": function}
 
 
 def test_edge_function_obeys_the_lambda_at_edge_rules(cfn: dict[str, Any]) -> None:
