@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 MAX_BODY = 10 * 1024 * 1024
 """Largest request body the emulators read (API Gateway's payload limit is 10 MB)."""
@@ -71,7 +71,13 @@ def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: st
         raise
 
 
-def serve_in_thread(server: LoopbackServer, name: str) -> threading.Thread:
+class Serving(Protocol):
+    """A server loop that ``serve_in_thread`` can run (``LoopbackServer``, the CloudFront emulator's server)."""
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None: ...
+
+
+def serve_in_thread(server: Serving, name: str) -> threading.Thread:
     """Run ``serve_forever`` in a daemon thread (stopped with ``server.shutdown()``)."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
     thread.start()

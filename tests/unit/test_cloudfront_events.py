@@ -16,9 +16,9 @@ from edge_router.local.cloudfront import (
     OriginCall,
     ViewerRequest,
     forwarded_headers,
-    origin_settings,
     viewer_event,
 )
+from edge_router.local.distribution import origin_settings
 from edge_router.validator import validate_result
 
 SETTINGS = {config.HEADER_NAME: "Accept", config.TABLE_NAME: "ApiVersionMapping"}
