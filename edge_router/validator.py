@@ -8,6 +8,7 @@ CloudFront emulator.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from .mapping import PATH_PATTERN, is_ip_address, is_loopback_host
@@ -65,6 +66,12 @@ MAX_REQUEST_WITHOUT_BODY = 20_480
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+\Z")
 
 
+@lru_cache(maxsize=256)
+def _host_kind(domain: str) -> tuple[bool, bool]:
+    """(loopback, IP literal) for an origin domain; memoised, as one distribution routes to a few origins."""
+    return is_loopback_host(domain), is_ip_address(domain)
+
+
 def is_disallowed(name: str) -> bool:
     lowered = name.lower()
     return lowered in DISALLOWED_HEADERS or lowered.startswith(DISALLOWED_PREFIXES)
@@ -95,13 +102,14 @@ def _check_custom_origin(custom: Any, request_headers: dict[str, Any], allow_loc
         problems.append("origin.custom must be an object")
         return
     domain = custom.get("domainName")
-    local = allow_local and isinstance(domain, str) and is_loopback_host(domain)
+    loopback, ip_literal = _host_kind(domain) if isinstance(domain, str) else (False, False)
+    local = allow_local and loopback
     if not isinstance(domain, str) or not domain or len(domain) > 253:
         problems.append("origin.custom.domainName must be a non-empty string of at most 253 characters")
     elif not local:
         if ":" in domain:
             problems.append("origin.custom.domainName must not contain ':' (no port)")
-        if is_ip_address(domain):
+        if ip_literal:
             problems.append("origin.custom.domainName must not be an IP address")
     path = custom.get("path")
     if not isinstance(path, str) or len(path) > 255 or (path and (path.endswith("/") or not PATH_PATTERN.match(path))):

@@ -20,7 +20,6 @@ Known differences from AWS are commented where they happen.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -231,7 +230,9 @@ def generated_answer(result: Mapping[str, Any]) -> Answer:
     return Answer(status, headers, _body(result), reason, generated=True)
 
 
-def origin_call(result: Mapping[str, Any], viewer_body: bytes | None, request_id: str = "") -> OriginCall:
+def origin_call(
+    result: Mapping[str, Any], viewer_body: bytes | None, request_id: str = "", cache_key: Key | None = None
+) -> OriginCall:
     """The origin request for a routed result (already validated): target from the origin, headers from the result.
 
     Repeated header lines are joined with ``,`` (RFC 9110 §5.3; ``;`` for ``Cookie``), as CloudFront forwards them;
@@ -262,6 +263,7 @@ def origin_call(result: Mapping[str, Any], viewer_body: bytes | None, request_id
         keepalive_timeout=float(custom["keepaliveTimeout"]),
         request=dict(result),
         request_id=request_id,
+        cache_key=cache_key,
     )
 
 
@@ -323,7 +325,7 @@ class CloudFront:
             )
         if "status" in result:
             return generated_answer(result)
-        return dataclasses.replace(origin_call(result, viewer.body, cf["config"]["requestId"]), cache_key=key)
+        return origin_call(result, viewer.body, cf["config"]["requestId"], key)
 
     def respond(
         self, call: OriginCall, status: int, reason: str, origin_headers: list[tuple[str, str]]

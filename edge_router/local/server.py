@@ -13,6 +13,7 @@ import contextlib
 import errno
 import select
 import socket
+import struct
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,7 +65,10 @@ class Connection:
         self.sock = sock
         self.client_ip = address[0]
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # the head and a streamed body are separate writes
-        sock.settimeout(IDLE_TIMEOUT)
+        # The kernel's receive timeout instead of Python's: a socket with a Python timeout polls before every
+        # read and write, two system calls more per request. An idle connection then reads as closed.
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", int(IDLE_TIMEOUT), 0))
         self.rfile = cast(BufferedReader, sock.makefile("rb", 65536))
 
     def read_request(self) -> Request | None:
