@@ -85,8 +85,8 @@ class CachePolicy:
     def key(self, method: str, uri: str, querystring: str, headers: list[tuple[str, str]]) -> Key | None:
         """The cache key of a viewer request, or ``None`` when its method is not cached.
 
-        The distribution's domain is implicitly part of every key (one distribution here). HEAD and GET have
-        separate keys; ``lookup_keys`` lets a HEAD be served from a cached GET.
+        The distribution's domain is implicitly part of every key (one distribution here). The method is not:
+        a HEAD is answered from the GET's entry, and only GET answers are stored (HEAD answers have no body).
         """
         if method not in self.cached_methods:
             return None
@@ -103,12 +103,7 @@ class CachePolicy:
             if crumb.strip() and self.cookies.keep(crumb.strip().partition("=")[0])
         )
         encoding = self.normalized_encoding(by_name.get("accept-encoding", ())) if self.gzip or self.brotli else None
-        return (method, uri, query, tuple(tuple(by_name.get(name, ())) for name in self.headers), encoding, cookies)
-
-
-def lookup_keys(key: Key) -> tuple[Key, ...]:
-    """The keys a request may be answered from: a HEAD also from the GET of the same resource."""
-    return (("GET", *key[1:]), key) if key[0] == "HEAD" else (key,)
+        return (uri, query, tuple(tuple(by_name.get(name, ())) for name in self.headers), encoding, cookies)
 
 
 def _lifetime(directives: cache_control.Directives | None, expires: str | None, now: float) -> int | None:
@@ -208,20 +203,18 @@ class EdgeCache:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def get(self, keys: Iterable[Key]) -> tuple[CachedResponse, int] | None:
-        """The first fresh entry among ``keys`` and its age in whole seconds (the ``Age`` header), or ``None``."""
+    def get(self, key: Key) -> tuple[CachedResponse, int] | None:
+        """The fresh entry for ``key`` and its age in whole seconds (the ``Age`` header), or ``None``."""
         now = self._clock()
         with self._lock:
-            for key in keys:
-                entry = self._entries.get(key)
-                if entry is None:
-                    continue
-                if now >= entry.expires_at:
-                    self._remove(key)
-                    continue
-                self._entries.move_to_end(key)
-                return entry, int(now - entry.stored_at)
-        return None
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if now >= entry.expires_at:
+                self._remove(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry, int(now - entry.stored_at)
 
     def put(
         self, key: Key, *, status: int, reason: str, headers: Iterable[tuple[str, str]], body: bytes, ttl: int
