@@ -486,13 +486,13 @@ class EdgeApp:
         try:
             if not upstream.has_body or (upstream.length is not None and upstream.length <= STREAM_CHUNK):
                 body = upstream.read_all()
+                if keep:  # stored before the viewer has it, so its next request can already hit
+                    self.cloudfront.store(call, head, body)
                 if head_only and upstream.length is not None:  # the origin's length describes the GET body
                     framing = [("Content-Length", str(upstream.length))]
                     connection.write(Connection.head(head.status, head.reason, [*headers, *framing]))
                 else:
                     connection.send(head.status, head.reason, headers, body, head_only=head_only)
-                if keep:
-                    self.cloudfront.store(call, head, body)
                 return True
             chunked = upstream.length is None
             framing = [("Transfer-Encoding", "chunked")] if chunked else [("Content-Length", str(upstream.length))]
