@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from io import BufferedReader
 from typing import Protocol, cast
 
-from .http import MAX_BODY, PortInUseError, connection_tokens
+from .http import MAX_BODY, BodyError, PortInUseError, connection_tokens, read_chunked
 
 MAX_REQUEST_HEAD = 20_480
 """CloudFront's limit on a request without its body (request line and headers); beyond it, 413."""
@@ -133,24 +133,10 @@ class Connection:
         return body
 
     def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise RequestError(400, "invalid chunked body") from None
-            if size == 0:
-                break
-            total += size
-            if total > MAX_BODY:
-                raise RequestError(413, "request body too large")
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)  # the CRLF after each chunk
-        while self.rfile.readline(1024).strip():  # trailer fields, dropped
-            pass
-        return b"".join(chunks)
+        try:
+            return read_chunked(self.rfile)
+        except BodyError as error:
+            raise RequestError(error.status, str(error)) from None
 
     @staticmethod
     def head(status: int, reason: str, headers: Iterable[tuple[str, str]]) -> bytes:
