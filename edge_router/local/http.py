@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO, Protocol
+from io import BufferedIOBase
+from typing import Any, Protocol
 
 MAX_BODY = 10 * 1024 * 1024
 """Largest request body the emulators read (API Gateway's payload limit is 10 MB)."""
@@ -99,7 +100,7 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     return handler.rfile.read(length)
 
 
-def read_chunked(rfile: BinaryIO) -> bytes:
+def read_chunked(rfile: BufferedIOBase) -> bytes:
     """A chunked body (RFC 9112 §7.1) up to ``MAX_BODY``; trailer fields are read and dropped."""
     chunks: list[bytes] = []
     total = 0
