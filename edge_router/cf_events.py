@@ -1,7 +1,7 @@
-"""Build origin-request events exactly as CloudFront sends them, from HTTP request parts.
+"""Build origin-request and origin-response events exactly as CloudFront sends them, from HTTP message parts.
 
-Used by the local CloudFront emulator, the ``resolve`` admin command and the tests, so all three feed the router
-the same shape AWS documents (shared/events/aws-docs/origin-request.json).
+Used by the local CloudFront emulator, the ``resolve`` admin command and the tests, so all three feed the
+functions the shapes AWS documents (shared/events/aws-docs/origin-request.json, origin-response.json).
 """
 
 from __future__ import annotations
@@ -80,6 +80,41 @@ def origin_request_event(
                         "requestId": request_id or secrets.token_urlsafe(42),
                     },
                     "request": request,
+                }
+            }
+        ]
+    }
+
+
+def origin_response_event(
+    request: Mapping[str, Any],
+    status: int,
+    status_description: str,
+    headers: Iterable[tuple[str, str]],
+    *,
+    distribution_domain: str = "d111111abcdef8.cloudfront.net",
+    distribution_id: str = "EDFDVBD6EXAMPLE",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """One origin-response event: ``request`` is the request as forwarded to the origin (what the origin-request
+    function returned; its body is never included), with the origin's status and header lines."""
+    forwarded = {name: request[name] for name in ("clientIp", "headers", "method", "origin", "querystring", "uri")}
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionDomainName": distribution_domain,
+                        "distributionId": distribution_id,
+                        "eventType": "origin-response",
+                        "requestId": request_id or secrets.token_urlsafe(42),
+                    },
+                    "request": forwarded,
+                    "response": {
+                        "headers": cf_headers(headers),
+                        "status": str(status),
+                        "statusDescription": status_description,
+                    },
                 }
             }
         ]

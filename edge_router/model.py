@@ -11,7 +11,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
 from pynamodb.models import Model
 
 
@@ -28,7 +34,14 @@ class VersionMappingModel(Model):
     updated_at = UTCDateTimeAttribute(null=True)
     revision = VersionAttribute(null=True)
     is_default = BooleanAttribute(null=True)
-    """Set by a future default-version feature; the admin tool refuses to delete such a row without ``--force``."""
+    """The version that serves requests naming none; the admin tool refuses to delete it without ``--force``."""
+    deprecated_at = UnicodeAttribute(null=True)
+    sunset_at = UnicodeAttribute(null=True)
+    successor = UnicodeAttribute(null=True)
+    info_url = UnicodeAttribute(null=True)
+    canary_dn = UnicodeAttribute(null=True)
+    canary_dp = UnicodeAttribute(null=True)
+    canary_percent = NumberAttribute(null=True)
 
 
 @lru_cache(maxsize=64)

@@ -1,12 +1,14 @@
-"""Check what an origin-request function returns against CloudFront's rules (shared/docs/lambda-edge-rules.md).
+"""Check what Lambda@Edge functions return against CloudFront's rules (shared/docs/lambda-edge-rules.md).
 
-CloudFront answers 502 to output that breaks these rules. The tests run every handler output through
-``validate_result``, and so does the local CloudFront emulator.
+CloudFront answers 502 to output that breaks these rules. The tests run every origin-request output through
+``validate_result`` and every origin-response output through ``validate_response_output``, and so does the local
+CloudFront emulator.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from .mapping import PATH_PATTERN, is_ip_address, is_loopback_host
@@ -54,12 +56,20 @@ READ_ONLY_REQUEST_HEADERS = frozenset(
         "via",
     }
 )
+READ_ONLY_RESPONSE_HEADERS = frozenset({"transfer-encoding", "via"})
+"""Headers an origin-response function may not add, change or remove."""
 SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
 MAX_GENERATED_BODY = 1024 * 1024
 MAX_BASE64_BODY = 1_398_102  # 1 MB of data, base64-encoded (1.33 MB)
 MAX_URI_WITH_QUERY = 8191
 MAX_REQUEST_WITHOUT_BODY = 20_480
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+\Z")
+
+
+@lru_cache(maxsize=256)
+def _host_kind(domain: str) -> tuple[bool, bool]:
+    """(loopback, IP literal) for an origin domain; memoised, as one distribution routes to a few origins."""
+    return is_loopback_host(domain), is_ip_address(domain)
 
 
 def is_disallowed(name: str) -> bool:
@@ -92,13 +102,14 @@ def _check_custom_origin(custom: Any, request_headers: dict[str, Any], allow_loc
         problems.append("origin.custom must be an object")
         return
     domain = custom.get("domainName")
-    local = allow_local and isinstance(domain, str) and is_loopback_host(domain)
+    loopback, ip_literal = _host_kind(domain) if isinstance(domain, str) else (False, False)
+    local = allow_local and loopback
     if not isinstance(domain, str) or not domain or len(domain) > 253:
         problems.append("origin.custom.domainName must be a non-empty string of at most 253 characters")
     elif not local:
         if ":" in domain:
             problems.append("origin.custom.domainName must not contain ':' (no port)")
-        if is_ip_address(domain):
+        if ip_literal:
             problems.append("origin.custom.domainName must not be an IP address")
     path = custom.get("path")
     if not isinstance(path, str) or len(path) > 255 or (path and (path.endswith("/") or not PATH_PATTERN.match(path))):
@@ -208,4 +219,25 @@ def validate_result(request: dict[str, Any] | None, result: Any, *, allow_local_
         problems.append("the event had no request, so only a generated response is valid")
     else:
         _check_request(request, result, allow_local_origins, problems)
+    return problems
+
+
+def validate_response_output(original: dict[str, Any] | None, result: Any) -> list[str]:
+    """Everything CloudFront would reject in what an origin-response function returns (an empty list means valid).
+
+    ``original`` is the event's ``cf.response``. The function returns a response: a status, headers of the
+    documented shape without disallowed names, the read-only ``Transfer-Encoding`` and ``Via`` unchanged, and
+    optionally a replacement body within the generated-body limits.
+    """
+    if not isinstance(result, dict):
+        return ["result must be a response object"]
+    problems: list[str] = []
+    _check_response(result, problems)
+    headers = result.get("headers")
+    after: dict[str, Any] = headers if isinstance(headers, dict) else {}
+    original_headers = original.get("headers") if isinstance(original, dict) else None
+    before: dict[str, Any] = original_headers if isinstance(original_headers, dict) else {}
+    for name in sorted(READ_ONLY_RESPONSE_HEADERS):
+        if after.get(name) != before.get(name):
+            problems.append(f"read-only header {name!r} was added, changed or removed")
     return problems

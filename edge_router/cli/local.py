@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..local.paths import ROUTER_LOG, TABLE_FILE
 from ..local.stack import DEFAULT_TEMPLATE, V1, V2, StackOptions
 
 
@@ -55,15 +56,56 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-seed", dest="seed", action="store_false", help="keep the table's rows; do not run init_db"
     )
+    parser.add_argument(
+        "--edge-default-ttl",
+        type=_seconds,
+        metavar="SECONDS",
+        help="CloudFront's TTL for answers without Cache-Control (default: the template's CacheDefaultTTL, 0)",
+    )
+    parser.add_argument(
+        "--edge-max-ttl",
+        type=_seconds,
+        metavar="SECONDS",
+        help="CloudFront's upper bound on any answer's TTL (default: the template's CacheMaxTTL, 86400)",
+    )
+    persistence = parser.add_mutually_exclusive_group()
+    persistence.add_argument(
+        "--persist",
+        action="store_const",
+        const=TABLE_FILE,
+        dest="data_file",
+        help=f"keep the table in {TABLE_FILE} between runs (seeded only when the file does not exist yet)",
+    )
+    persistence.add_argument(
+        "--data-file", type=Path, metavar="PATH", help="keep the table in PATH between runs (as --persist)"
+    )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template with the API routes")
     parser.add_argument("--ready-file", type=Path, help="write the edge URL to this file once serving")
     parser.set_defaults(run=run)
 
 
+def _seconds(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..local.apigateway import TemplateError
+    from ..local.apiprocess import ApiGatewayError
     from ..local.http import PortInUseError
+    from ..local.persistence import PersistenceError
     from ..local.seeding import SeedingError
     from ..local.stack import LocalStack, banner
+
+    if args.data_file is not None and args.dynamodb_endpoint:
+        print(
+            "--persist and --data-file are for the embedded DynamoDB; an endpoint keeps its own data", file=sys.stderr
+        )
+        return 2
+    if args.edge_max_ttl is not None and args.edge_max_ttl < 1:
+        print("--edge-max-ttl must be at least 1 (CloudFront cannot key on headers without caching)", file=sys.stderr)
+        return 2
 
     options = StackOptions(
         port=args.port,
@@ -78,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         cache_ttl=args.cache_ttl,
         seed=args.seed,
         template=args.template,
+        edge_default_ttl=args.edge_default_ttl,
+        edge_max_ttl=args.edge_max_ttl,
+        data_file=args.data_file,
+        router_log=ROUTER_LOG,
     )
     stop = threading.Event()
 
@@ -95,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
         except SeedingError as error:
             print(f"seeding failed: {error}", file=sys.stderr)
             return 1
+        except (PersistenceError, TemplateError, ApiGatewayError) as error:
+            print(error, file=sys.stderr)
+            return 1
+
         print(banner(stack), flush=True)
         if args.ready_file:
             partial = args.ready_file.with_name(args.ready_file.name + ".partial")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from io import BufferedIOBase
+from typing import Any, Protocol
 
 MAX_BODY = 10 * 1024 * 1024
 """Largest request body the emulators read (API Gateway's payload limit is 10 MB)."""
@@ -71,7 +72,13 @@ def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: st
         raise
 
 
-def serve_in_thread(server: LoopbackServer, name: str) -> threading.Thread:
+class Serving(Protocol):
+    """A server loop that ``serve_in_thread`` can run (``LoopbackServer``, the CloudFront emulator's server)."""
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None: ...
+
+
+def serve_in_thread(server: Serving, name: str) -> threading.Thread:
     """Run ``serve_forever`` in a daemon thread (stopped with ``server.shutdown()``)."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
     thread.start()
@@ -81,7 +88,7 @@ def serve_in_thread(server: LoopbackServer, name: str) -> threading.Thread:
 def read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     """The request body (``None`` when there is none), from ``Content-Length`` or chunked transfer coding."""
     if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        return _read_chunked(handler)
+        return read_chunked(handler.rfile)
     length_text = handler.headers.get("Content-Length")
     if length_text is None:
         return None
@@ -93,11 +100,12 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     return handler.rfile.read(length)
 
 
-def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
+def read_chunked(rfile: BufferedIOBase) -> bytes:
+    """A chunked body (RFC 9112 §7.1) up to ``MAX_BODY``; trailer fields are read and dropped."""
     chunks: list[bytes] = []
     total = 0
     while True:
-        size_line = handler.rfile.readline(1024).split(b";", 1)[0].strip()
+        size_line = rfile.readline(1024).split(b";", 1)[0].strip()
         try:
             size = int(size_line, 16)
         except ValueError:
@@ -107,9 +115,9 @@ def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
         total += size
         if total > MAX_BODY:
             raise BodyError(413, "request body too large")
-        chunks.append(handler.rfile.read(size))
-        handler.rfile.readline(1024)  # the CRLF after each chunk
-    while handler.rfile.readline(1024).strip():  # trailer fields, dropped
+        chunks.append(rfile.read(size))
+        rfile.readline(1024)  # the CRLF after each chunk
+    while rfile.readline(1024).strip():  # trailer fields, dropped
         pass
     return b"".join(chunks)
 

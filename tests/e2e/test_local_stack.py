@@ -258,6 +258,8 @@ def test_forwarding_keeps_method_body_query_and_repeated_headers(echo_edge: tupl
     assert headers["x-multi"] == "one, two"
     assert headers["host"] == f"127.0.0.1:{origin_port}"
     assert "x-secret" not in headers
+    assert "user-agent" not in headers  # the viewer sent none, and CloudFront adds none
+    assert headers["x-amz-cf-id"]
     assert headers["x-forwarded-for"] == "127.0.0.1"
     assert headers["via"].startswith("2.0 ")
 

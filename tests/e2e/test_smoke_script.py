@@ -65,11 +65,16 @@ def test_smoke_fails_against_wrong_answers(broken_url: str) -> None:
 
 def test_custom_header_options(stack: LocalStack) -> None:
     """Another header name: its values are sent, and the Accept-only check is skipped. This stack routes on Accept,
-    so the v1/v2 checks fail while the 403 checks pass."""
+    so the v1/v2 checks fail, and so does the unknown-version check: its 403 is a missing-version problem."""
     result = smoke("--header-name", "APIVER", "--v1", "v1", "--v2", "v2", stack.edge_url)
     assert result.returncode == 1
     assert "real-world" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "2 passed, 2 failed"
+    lines = result.stdout.splitlines()
+    assert (
+        "FAIL unknown version: expected problem type urn:edge-router:problem:unknown-version, "
+        "got urn:edge-router:problem:missing-version"
+    ) in lines
+    assert lines[-1] == "1 passed, 3 failed"
 
 
 @pytest.mark.parametrize("args", [[], ["--bogus", "http://x"], ["ftp://x"], ["http://a", "http://b"]])

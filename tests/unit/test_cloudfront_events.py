@@ -11,15 +11,20 @@ from edge_router import config
 from edge_router.cf_events import PLACEHOLDER_ORIGIN
 from edge_router.local.cloudfront import (
     MAX_INCLUDED_BODY,
+    MAX_URL,
     Answer,
     CloudFront,
     OriginCall,
+    ResponseHead,
     ViewerRequest,
     forwarded_headers,
-    origin_settings,
+    front_door,
     viewer_event,
 )
+from edge_router.local.distribution import origin_settings
+from edge_router.local.edge_cache import CachePolicy, EdgeCache
 from edge_router.validator import validate_result
+from tests.conftest import load_event
 
 SETTINGS = {config.HEADER_NAME: "Accept", config.TABLE_NAME: "ApiVersionMapping"}
 
@@ -236,3 +241,160 @@ def test_origin_settings_come_from_the_templates_custom_headers() -> None:
         "custom-apigw-cache-ttl": "60",
         "custom-apigw-debug-events": "false",
     }
+
+
+# --- origin-response, CloudFront's own answers, what the origin receives ---------------------------------------
+
+
+def test_origin_response_event_has_the_documented_shape() -> None:
+    documented = load_event("origin-response")["Records"][0]["cf"]
+    cloudfront = CloudFront(lambda event, _ctx: routed(event), SETTINGS)
+    call = cloudfront.decide(ViewerRequest("GET", "/hello?a=1", [("Host", "x"), ("Accept", "text/plain")]))
+    assert isinstance(call, OriginCall)
+    seen: list[dict[str, Any]] = []
+
+    def capture(event: dict[str, Any], _ctx: Any) -> Any:
+        seen.append(event)
+        return event["Records"][0]["cf"]["response"]
+
+    cloudfront.origin_response = capture
+    origin = [
+        ("Content-Type", "text/plain"),
+        ("Content-Length", "2"),
+        ("Connection", "keep-alive"),
+        ("X-Amzn-RequestId", "r1"),
+    ]
+    head = cloudfront.respond(call, 200, "OK", origin)
+    cf = seen[0]["Records"][0]["cf"]
+    assert set(cf) == set(documented)
+    assert set(cf["config"]) == set(documented["config"])
+    assert cf["config"]["eventType"] == "origin-response"
+    assert set(cf["request"]) == set(documented["request"])  # the request as forwarded, without a body
+    assert cf["request"]["headers"]["host"] == [{"key": "Host", "value": "127.0.0.1:3000"}]
+    assert cf["request"]["origin"]["custom"]["domainName"] == "127.0.0.1"
+    assert cf["response"]["status"] == "200"
+    assert cf["response"]["statusDescription"] == "OK"
+    assert "connection" not in cf["response"]["headers"]  # hop-by-hop: never shown
+    assert "x-amzn-requestid" not in cf["response"]["headers"]  # disallowed: hidden from the function ...
+    assert isinstance(head, ResponseHead)
+    assert ("X-Amzn-RequestId", "r1") in head.headers  # ... and passed on to the viewer
+    assert not [name for name, _ in head.headers if name.lower() in ("content-length", "connection")]
+
+
+@pytest.mark.parametrize(
+    ("output", "status", "x_cache"),
+    [
+        ({"status": "200", "headers": {"via": [{"key": "Via", "value": "x"}]}}, 502, "LambdaValidationError"),
+        ({"status": 200}, 502, "LambdaValidationError"),
+        (RuntimeError("boom"), 503, "LambdaExecutionError"),
+    ],
+)
+def test_a_failing_origin_response_function_is_cloudfronts_error(output: Any, status: int, x_cache: str) -> None:
+    def function(_event: Any, _ctx: Any) -> Any:
+        if isinstance(output, Exception):
+            raise output
+        return output
+
+    cloudfront = CloudFront(lambda event, _ctx: routed(event), SETTINGS, origin_response=function)
+    call = cloudfront.decide(ViewerRequest("GET", "/", [("Host", "x")]))
+    assert isinstance(call, OriginCall)
+    answer = cloudfront.respond(call, 200, "OK", [("Content-Type", "text/plain")])
+    assert isinstance(answer, Answer)
+    assert answer.status == status
+    assert ("X-Cache", f"{x_cache} from cloudfront") in answer.headers
+
+
+def test_a_replaced_body_and_status_come_from_the_function() -> None:
+    def function(event: dict[str, Any], _ctx: Any) -> Any:
+        response = event["Records"][0]["cf"]["response"]
+        return {**response, "status": "418", "body": "short", "bodyEncoding": "text"}
+
+    cloudfront = CloudFront(lambda event, _ctx: routed(event), SETTINGS, origin_response=function)
+    call = cloudfront.decide(ViewerRequest("GET", "/", [("Host", "x")]))
+    assert isinstance(call, OriginCall)
+    head = cloudfront.respond(call, 200, "OK", [("Content-Length", "999")])
+    assert isinstance(head, ResponseHead)
+    assert (head.status, head.body) == (418, b"short")
+
+
+@pytest.mark.parametrize(
+    ("target", "headers", "folded", "status"),
+    [
+        ("http://example.com/hello", [("Host", "example.com")], False, 400),  # absolute-form
+        ("hello", [("Host", "x")], False, 400),  # no leading slash
+        ("*", [("Host", "x")], False, 400),
+        ("/hello", [("Host", "x")], True, 400),  # obsolete line folding
+        ("/hello", [], False, 400),  # HTTP/1.1 without Host
+        ("/" + "a" * (MAX_URL - len("https://x")), [("Host", "x")], False, 413),
+    ],
+)
+def test_cloudfronts_own_answers(target: str, headers: list[tuple[str, str]], folded: bool, status: int) -> None:
+    answer = front_door(ViewerRequest("GET", target, headers), folded=folded)
+    assert answer is not None
+    assert answer.status == status
+    assert answer.close
+    assert ("X-Cache", "Error from cloudfront") in answer.headers
+
+
+def test_requests_at_the_limit_pass_the_front_door() -> None:
+    assert front_door(ViewerRequest("GET", "/" + "a" * (MAX_URL - len("https://x") - 1), [("Host", "x")])) is None
+    assert front_door(ViewerRequest("GET", "/hello?q=1", [("Host", "x")])) is None
+
+
+def test_the_origin_gets_exactly_what_cloudfront_forwards() -> None:
+    """No User-Agent when the viewer sent none, repeats joined, CloudFront's own X-Amz-Cf-Id, no hop-by-hop."""
+    cloudfront = CloudFront(lambda event, _ctx: routed(event), SETTINGS, policy=CachePolicy(gzip=True, brotli=True))
+    viewer = ViewerRequest(
+        "GET",
+        "/hello",
+        [
+            ("Host", "x"),
+            ("X-Multi", "a"),
+            ("X-Multi", "b"),
+            ("Accept-Encoding", "gzip, deflate, br"),
+            ("TE", "trailers"),
+        ],
+        client_ip="10.0.0.9",
+    )
+    call = cloudfront.decide(viewer)
+    assert isinstance(call, OriginCall)
+    names = [name.lower() for name, _ in call.headers]
+    assert "user-agent" not in names
+    assert "te" not in names
+    headers = dict(call.headers)
+    assert headers["X-Multi"] == "a, b"
+    assert headers["Accept-Encoding"] == "br,gzip"  # normalised, as with compression enabled in the policy
+    assert headers["X-Forwarded-For"] == "10.0.0.9"
+    assert headers["Via"].startswith("2.0 ")
+    assert headers["X-Amz-Cf-Id"] == call.request_id
+    assert sorted(names) == sorted(["x-multi", "accept-encoding", "host", "x-forwarded-for", "via", "x-amz-cf-id"])
+    with_agent = cloudfront.decide(ViewerRequest("GET", "/", [("Host", "x"), ("User-Agent", "curl/8")]))
+    assert isinstance(with_agent, OriginCall)
+    assert dict(with_agent.headers)["User-Agent"] == "curl/8"  # the viewer's own passes through
+
+
+def test_cache_hits_skip_the_function_and_generated_no_store_answers_are_not_cached() -> None:
+    calls: list[str] = []
+    answer = {
+        "status": "200",
+        "headers": {"cache-control": [{"key": "Cache-Control", "value": "max-age=60"}]},
+        "body": "hi",
+    }
+
+    def generate(event: dict[str, Any], _ctx: Any) -> Any:
+        calls.append(event["Records"][0]["cf"]["request"]["uri"])
+        if event["Records"][0]["cf"]["request"]["uri"] == "/cached":
+            return answer
+        return {**answer, "headers": {"cache-control": [{"key": "Cache-Control", "value": "no-store"}]}}
+
+    cloudfront = CloudFront(generate, SETTINGS, cache=EdgeCache())
+    first = cloudfront.serve(ViewerRequest("GET", "/cached", [("Host", "x")]))
+    second = cloudfront.serve(ViewerRequest("GET", "/cached", [("Host", "x")]))
+    assert isinstance(first, Answer) and isinstance(second, Answer)
+    assert ("X-Cache", "LambdaGeneratedResponse from cloudfront") in first.headers
+    assert ("X-Cache", "Hit from cloudfront") in second.headers
+    assert ("Age", "0") in second.headers
+    assert second.body == b"hi"
+    for _ in range(2):
+        cloudfront.serve(ViewerRequest("GET", "/fresh", [("Host", "x")]))
+    assert calls == ["/cached", "/fresh", "/fresh"]

@@ -11,7 +11,7 @@ import pytest
 from edge_router.mapping import Origin
 from edge_router.problems import problem_response
 from edge_router.rewrite import rewrite_request
-from edge_router.validator import validate_result
+from edge_router.validator import validate_response_output, validate_result
 from tests.conftest import load_event
 from tests.helpers import API
 
@@ -102,3 +102,51 @@ def test_invalid_responses(response: dict[str, Any], needle: str) -> None:
 def test_not_an_object_and_no_request() -> None:
     assert validate_result(ORIGINAL, None)
     assert validate_result(None, routed())
+
+
+# --- origin-response output -------------------------------------------------------------------------------------
+
+RESPONSE = load_event("origin-response")["Records"][0]["cf"]["response"]
+
+
+def _response(**headers: list[dict[str, str]]) -> dict[str, Any]:
+    result = copy.deepcopy(RESPONSE)
+    result["headers"].update(headers)
+    return result
+
+
+def test_valid_origin_response_outputs() -> None:
+    assert validate_response_output(RESPONSE, copy.deepcopy(RESPONSE)) == []
+    assert validate_response_output(RESPONSE, _response(**{"x-new": [{"key": "X-New", "value": "1"}]})) == []
+    replaced = {**copy.deepcopy(RESPONSE), "status": "403", "body": "no", "bodyEncoding": "text"}
+    assert validate_response_output(RESPONSE, replaced) == []
+
+
+@pytest.mark.parametrize(
+    ("result", "needle"),
+    [
+        (_response(via=[{"key": "Via", "value": "1.1 added"}]), "via"),
+        (_response(**{"transfer-encoding": [{"key": "Transfer-Encoding", "value": "chunked"}]}), "transfer-encoding"),
+        (_response(**{"x-cache": [{"key": "X-Cache", "value": "Hit"}]}), "disallowed"),
+        (_response(**{"x-edge-thing": [{"key": "X-Edge-Thing", "value": "1"}]}), "disallowed"),
+        (_response(**{"X-Upper": [{"key": "X-Upper", "value": "1"}]}), "lowercase"),
+        (_response(**{"x-a": [{"key": "X-B", "value": "1"}]}), "does not match"),
+        (_response(**{"x-a": [{"key": "X-A"}]}), "value"),
+        ({**copy.deepcopy(RESPONSE), "status": 200}, "status"),
+        ({**copy.deepcopy(RESPONSE), "body": "x" * (1024 * 1024 + 1)}, "1 MB"),
+        ("not an object", "object"),
+    ],
+)
+def test_invalid_origin_response_outputs(result: Any, needle: str) -> None:
+    problems = validate_response_output(RESPONSE, result)
+    assert problems and any(needle.lower() in p.lower() for p in problems), problems
+
+
+def test_read_only_via_cannot_be_removed_or_changed() -> None:
+    original = _response(via=[{"key": "Via", "value": "1.1 origin"}])
+    removed = copy.deepcopy(original)
+    del removed["headers"]["via"]
+    changed = _response(via=[{"key": "Via", "value": "1.1 other"}])
+    assert validate_response_output(original, copy.deepcopy(original)) == []
+    assert validate_response_output(original, removed)
+    assert validate_response_output(original, changed)
