@@ -141,6 +141,21 @@ def test_only_deprecated_versions_carry_a_client_id() -> None:
     assert "client" not in current
 
 
+def test_outage_line_carries_outcome_and_metric() -> None:
+    harness = make_router(FakeSource(fail=True))
+    result = harness.router.handle(event([("Accept", V1)], {**SETTINGS, config.METRICS_NAMESPACE: NAMESPACE}))
+    assert result["status"] == "503"
+    (line,) = [entry for entry in harness.log.getvalue().splitlines() if '"msg":"request"' in entry]
+    assert emf_violations(line) == []
+    document = json.loads(line)
+    assert (document["outcome"], document["version"], document["cache"]) == (
+        "mappings-unavailable",
+        NO_VERSION,
+        "unavailable",
+    )
+    assert document["detail"] == "scripted failure"
+
+
 def test_without_a_namespace_lines_carry_no_metrics_but_keep_version_and_outcome() -> None:
     lines = request_lines(LIFECYCLE_ROWS, [[("Accept", V1)], [("Accept", "application/vnd.example.v9+json")]], "")
     for line in lines:
