@@ -10,12 +10,12 @@ directive refers to is a top-level member, a string for a dimension and a number
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from edge_router import config
 from edge_router.log import DIMENSIONS, METRIC_NAME, NO_VERSION, request_template
+from edge_router.store import Row
 from tests.helpers import API, SETTINGS, V1, V2, WALL_START, FakeSource, event, make_router
 
 NAMESPACE = "EdgeRouter/test-stack"
@@ -27,8 +27,8 @@ UNITS = frozenset(
 )
 V0 = "application/vnd.example.v0+json"
 V3 = "application/vnd.example.v3+json"
-PLAIN_ROWS = [{"hk": V1, "dn": API, "dp": "/Prod/v1"}]
-LIFECYCLE_ROWS = [
+PLAIN_ROWS: list[Row] = [{"hk": V1, "dn": API, "dp": "/Prod/v1"}]
+LIFECYCLE_ROWS: list[Row] = [
     {"hk": V1, "dn": API, "dp": "/Prod/v1", "deprecated_at": "2026-01-01T00:00:00Z"},
     {"hk": V2, "dn": API, "dp": "/Prod/v2", "is_default": True},
     {"hk": V3, "dn": API, "dp": "/Prod/v3", "canary_dn": API, "canary_dp": "/Canary/v3", "canary_percent": "100"},
@@ -81,7 +81,7 @@ def emf_violations(line: str) -> list[str]:
     return problems
 
 
-def request_lines(rows: list[dict[str, Any]], requests: list[list[tuple[str, str]]], namespace: str) -> list[str]:
+def request_lines(rows: list[Row], requests: list[list[tuple[str, str]]], namespace: str) -> list[str]:
     """The router's own request lines for these requests, with the metrics namespace set (or not)."""
     harness = make_router(FakeSource(rows=rows))
     settings = {**SETTINGS, config.METRICS_NAMESPACE: namespace} if namespace else SETTINGS
@@ -125,7 +125,7 @@ def test_a_percent_sign_in_a_value_survives_the_template() -> None:
     ],
 )
 def test_every_outcome_line_from_the_router_is_valid_emf(
-    rows: list[dict[str, Any]], headers: list[tuple[str, str]], outcome: str, version: str
+    rows: list[Row], headers: list[tuple[str, str]], outcome: str, version: str
 ) -> None:
     (line,) = request_lines(rows, [headers], NAMESPACE)
     assert emf_violations(line) == []
