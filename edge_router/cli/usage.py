@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import textwrap
@@ -138,10 +139,11 @@ def _cost_lines(report: UsageReport) -> list[str]:
     if log.request_lines:
         average = log.request_bytes / log.request_lines
         per_million = average * 1e6 / 1e9 * PRICE_PER_GB_INGESTED
+        makes = "makes" if log.emf_lines else "would make, with a metrics namespace,"
         lines.append(
-            f"cost: in AWS this traffic makes {metrics} custom metrics in each region that serves it (${monthly:.2f} "
-            f"a month there); request lines average {average:.0f} bytes, ${per_million:.2f} per million requests "
-            f"ingested at ${PRICE_PER_GB_INGESTED:.2f} per GB (us-east-1 prices)"
+            f"cost: in AWS this traffic {makes} {metrics} custom metrics (version x outcome) in each region that "
+            f"serves it (${monthly:.2f} a month there); request lines average {average:.0f} bytes, ${per_million:.2f} "
+            f"per million requests ingested at ${PRICE_PER_GB_INGESTED:.2f} per GB (us-east-1 prices)"
         )
     return lines
 
@@ -228,7 +230,12 @@ def _usage(args: argparse.Namespace) -> int:
     report = _local(args, version) if args.local or args.log_file else _aws(args, version)
     for source in report.failed:
         print(f"edge-router: warning: {source.name}: {'; '.join(source.errors)}", file=sys.stderr)
-    print(json.dumps(report.as_json(), indent=2) if args.json else render(report))
+    try:
+        print(json.dumps(report.as_json(), indent=2) if args.json else render(report), flush=True)
+    except BrokenPipeError:
+        # The reader left (``| head``): send what Python still flushes at exit nowhere, instead of a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,23 @@ def test_usage_adds_up_the_requests_the_local_stack_served(
         assert row.split() == cells
     assert lines.index(rows[V1]) < lines.index(rows["(none)"]) < lines.index(rows[V2])  # most requests first
     assert f"read {log}: 7 request lines in the window" in " ".join(result.stdout.split())
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    stamp = int(time.time() * 1000)
+    log = tmp_path / "router.log"
+    log.write_text(
+        "".join(
+            json.dumps({"msg": "request", "version": f"v{number}", "outcome": "routed", "_aws": {"Timestamp": stamp}})
+            + "\n"
+            for number in range(5000)
+        )
+    )
+    command = [str(EDGE_ROUTER), "usage", "--log-file", str(log), "--json"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.read(1) == b"{"
+        process.stdout.close()  # as `| head -1` does
+        errors = process.stderr.read()
+        assert process.wait(timeout=60) == 1
+    assert errors == b""

@@ -121,7 +121,10 @@ def test_router_lines_are_valid_emf_and_the_table_adds_them_up(
     assert footnotes.startswith(
         f"read {router_log}: 24 request lines in the window (24 with metrics), 0 malformed lines skipped"
     )
-    assert "cost: in AWS this traffic makes 7 custom metrics in each region that serves it ($2.10 a month" in footnotes
+    assert (
+        "cost: in AWS this traffic makes 7 custom metrics (version x outcome) in each region that serves it "
+        "($2.10 a month" in footnotes
+    )
     assert max(len(line) for line in out.splitlines()) <= 120
 
 
