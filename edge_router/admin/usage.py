@@ -76,10 +76,13 @@ LIST_METRICS_LOOKBACK = timedelta(days=14)
 INSIGHTS_QUERY = (
     'filter msg = "request" and ispresent(version)'
     " | fields ispresent(client) as keyed"
-    " | stats count_distinct(client) as clients, max(@timestamp) as lastSeen by version, keyed"
+    " | stats count(*) as requests, count_distinct(client) as clients, max(@timestamp) as lastSeen"
+    " by version, outcome, keyed"
 )
-"""One scan per region: distinct keyed client ids (present only on lines of deprecated versions) and the last
-request, per version. Grouping by ``keyed`` keeps lines without a client out of the distinct count."""
+"""One scan per region: requests, distinct keyed client ids (only lines of deprecated versions carry one) and the
+last request, per version and outcome. Grouping by ``keyed`` keeps lines without a client out of the distinct
+count. The scan costs the same whatever it computes, so it also counts requests: they stand in for the metrics
+in a region that has none (the stack deployed with ``UsageMetrics=false``)."""
 QUERY_DONE_FAILED = frozenset({"Failed", "Cancelled", "Timeout", "Unknown"})
 _SINCE = re.compile(r"(\d+)([dhm])\Z")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -137,6 +140,10 @@ class SourceUsage:
     last_seen: dict[str, datetime] = field(default_factory=dict)
     metrics: int = 0
     """Custom metrics (version x outcome series) this source holds: what CloudWatch bills for."""
+    logged: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Requests per (version, outcome) as Logs Insights counted them."""
+    counted_from: str = "metrics"
+    """Where ``requests`` came from: ``metrics``, ``logs`` (a region without metrics) or ``log file``."""
     bytes_scanned: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -153,6 +160,7 @@ class SourceUsage:
     def add(self, other: SourceUsage) -> None:
         """Add another part's figures (distinct clients are summed: a client seen in both counts twice)."""
         self.requests.update(other.requests)
+        self.logged.update(other.logged)
         for key, count in other.clients.items():
             self.clients[key] = self.clients.get(key, 0) + count
         for key, moment in other.last_seen.items():
@@ -168,6 +176,7 @@ class SourceUsage:
             "region": self.name,
             "requests": self.total,
             "outcomes": _by_count(outcomes),
+            "counted_from": self.counted_from,
             "metrics": self.metrics,
             "insights_bytes_scanned": round(self.bytes_scanned),
             "errors": list(self.errors),
@@ -344,7 +353,7 @@ def read_log(
     """Usage from router log lines (of one ``version`` only, if given). Malformed lines are skipped and counted;
     lines without a time (written with no metrics namespace) cannot be placed in the window, so they count
     whatever the window is."""
-    usage = SourceUsage("local")
+    usage = SourceUsage("local", counted_from="log file")
     client_ids: dict[str, set[str]] = defaultdict(set)
     request_lines = malformed = untimed = request_bytes = emf_lines = 0
     for line in lines:
@@ -472,7 +481,7 @@ def _parse_insights_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def region_clients(
+def region_logs(
     logs: Any,
     log_group: str,
     window: Window,
@@ -481,7 +490,8 @@ def region_clients(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SourceUsage:
-    """One region's distinct deprecated clients and last request per version, from one Logs Insights query.
+    """One region's requests, distinct deprecated clients and last request per version, from one Logs Insights
+    query (the requests land in ``logged``: the metrics' count is the one the report uses where there is one).
 
     A region without the log group (the function never ran there) is an empty result. The query is polled until
     it completes, with a growing pause, for at most ``timeout`` seconds; then it is stopped and the region fails.
@@ -520,6 +530,7 @@ def region_clients(
         if not key:
             continue
         try:
+            usage.logged[key, cells.get("outcome") or ""] += int(float(cells.get("requests") or 0))
             if cells.get("lastSeen"):
                 usage.saw(key, _parse_insights_time(cells["lastSeen"]))
             # ispresent() comes back as "1" or "0" (some consoles show true/false): accept both spellings.
@@ -576,13 +587,13 @@ def gather(
     def logs_job(region: str) -> SourceUsage:
         assert target.log_group is not None
         logs = clients[region][1]
-        return region_clients(logs, target.log_group, window, timeout=query_timeout, clock=clock, sleep=sleep)
+        return region_logs(logs, target.log_group, window, timeout=query_timeout, clock=clock, sleep=sleep)
 
     jobs: list[tuple[str, str, Callable[[str], SourceUsage]]] = [(r, "metrics", metrics_job) for r in target.regions]
     if target.log_group:
         jobs += [(region, "logs", logs_job) for region in target.regions]
     merged = {region: SourceUsage(region) for region in target.regions}
-    answered = 0
+    answered: set[tuple[str, str]] = set()
     with ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="usage") as pool:
         futures = [(region, kind, pool.submit(job, region)) for region, kind, job in jobs]
         for region, kind, future in futures:
@@ -592,12 +603,19 @@ def gather(
                 merged[region].errors.append(f"{kind}: {_error_text(error)}")
                 continue
             merged[region].add(part)
-            answered += 1
+            answered.add((region, kind))
     sources = tuple(merged.values())
     if not answered:
         first = sources[0]
         raise AdminError(f"no region answered; {first.name}: {first.errors[0]}")
+    without_metrics = [s.name for s in sources if (s.name, "metrics") in answered and not s.metrics and s.logged]
+    for source in sources:
+        if source.name in without_metrics:
+            source.requests.update(source.logged)
+            source.counted_from = "logs"
     notes = []
+    if without_metrics:
+        notes.append(f"no usage metrics in {', '.join(without_metrics)}: requests counted from the logs there")
     if now - window.start > LIST_METRICS_LOOKBACK:
         notes.append("versions with no requests in the last 14 days are missing (ListMetrics looks back 14 days)")
     if target.log_group is None:

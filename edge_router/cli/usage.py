@@ -154,7 +154,8 @@ def render(report: UsageReport) -> str:
     if report.clients_approximate and any(version.clients is not None for version in report.versions):
         footnotes.append(
             "~ deprecated clients: distinct keyed client ids per region (Logs Insights count_distinct, approximate "
-            "for many clients), summed over regions: a client seen in two regions counts twice"
+            "for many clients), summed over regions: a client seen in two regions, or on both sides of a canary "
+            "split, counts twice"
         )
     footnotes += _cost_lines(report) + [f"note: {note}" for note in report.notes]
     body = render_table(report) if report.versions else "no requests in this window"

@@ -19,7 +19,7 @@ from edge_router.admin.usage import (
     function_from_stack,
     gather,
     metric_period,
-    region_clients,
+    region_logs,
 )
 from edge_router.cli import main
 from edge_router.cli import usage as usage_command
@@ -126,6 +126,12 @@ def start_query(stub: Stubber, query_id: str) -> None:
     stub.add_response("start_query", {"queryId": query_id}, expected)
 
 
+def row(version: str, outcome: str, keyed: str, requests: int, clients: int, last_seen: str) -> dict[str, str]:
+    """A result row of ``INSIGHTS_QUERY``, as Logs Insights returns it (every value a string)."""
+    return {"version": version, "outcome": outcome, "keyed": keyed, "requests": str(requests),
+            "clients": str(clients), "lastSeen": last_seen}  # fmt: skip
+
+
 def results(stub: Stubber, query_id: str, status: str, rows: list[dict[str, str]] = (), scanned: float = 0) -> None:  # type: ignore[assignment]
     response: dict[str, Any] = {
         "status": status,
@@ -151,10 +157,10 @@ def stub_us_east_1(clients: Clients) -> None:
     start_query(logs, "q-use1")
     results(logs, "q-use1", "Scheduled")
     results(logs, "q-use1", "Running")
-    rows = [
-        {"version": V1, "keyed": "1", "clients": "4", "lastSeen": "2026-05-28 07:12:13.456"},
-        {"version": V1, "keyed": "0", "clients": "0", "lastSeen": "2026-05-20 01:00:00.000"},
-        {"version": V2, "keyed": "0", "clients": "1", "lastSeen": "2026-05-28 11:40:00.000"},  # a null "client"
+    rows = [  # the logs count fewer requests than the metrics (delivery is best effort): the metrics win
+        row(V1, "deprecated", "1", 9, 4, "2026-05-28 07:12:13.456"),
+        row(V1, "routed", "0", 2, 0, "2026-05-20 01:00:00.000"),
+        row(V2, "routed", "0", 170, 1, "2026-05-28 11:40:00.000"),  # 1: a null "client" counted as a value
     ]
     results(logs, "q-use1", "Complete", rows, scanned=2_000_000)
 
@@ -168,8 +174,8 @@ def stub_eu_west_1(clients: Clients) -> None:
                                                            "EndTime": ANY})  # fmt: skip
     logs = clients.stub("logs", "eu-west-1")
     start_query(logs, "q-euw1")
-    results(logs, "q-euw1", "Complete", [{"version": V1, "keyed": "true", "clients": "2",
-                                           "lastSeen": "2026-05-28 09:00:00.000"}], scanned=1_000_000)  # fmt: skip
+    rows = [row(V1, "deprecated", "true", 3, 2, "2026-05-28 09:00:00.000")]
+    results(logs, "q-euw1", "Complete", rows, scanned=1_000_000)
 
 
 def stub_empty(clients: Clients, region: str) -> None:
@@ -206,11 +212,27 @@ def test_usage_is_summed_over_regions_and_a_throttled_one_makes_it_partial(clien
     assert report.failed[0].errors == ["metrics: Throttling: Rate exceeded"]
     regions = {source["region"]: source for source in report.as_json()["regions"]}
     assert regions["us-east-1"]["requests"] == 192 and regions["eu-west-1"]["requests"] == 43
-    assert regions["ap-south-1"] == {"region": "ap-south-1", "requests": 0, "outcomes": {}, "metrics": 0,
-                                     "insights_bytes_scanned": 0, "errors": []}  # fmt: skip
+    assert regions["ap-south-1"] == {"region": "ap-south-1", "requests": 0, "outcomes": {}, "counted_from": "metrics",
+                                     "metrics": 0, "insights_bytes_scanned": 0, "errors": []}  # fmt: skip
     assert report.metric_count == 5 and report.bytes_scanned == 3_000_000
     assert report.clients_approximate
     assert clock.pauses == [0.5, 1.0]  # polled until Complete, each pause longer
+
+
+def test_a_region_without_metrics_is_counted_from_its_logs(clients: Clients) -> None:
+    list_metrics(clients.stub("cloudwatch", "eu-west-1"), [])  # deployed with UsageMetrics=false
+    logs = clients.stub("logs", "eu-west-1")
+    start_query(logs, "q-nometrics")
+    rows = [
+        row(V2, "routed", "0", 30, 0, "2026-05-28 11:00:00.000"),
+        row(V1, "deprecated", "1", 5, 2, "2026-05-28 10:00:00.000"),
+    ]
+    results(logs, "q-nometrics", "Complete", rows, scanned=500_000)
+    clock = FakeClock()
+    report = gather(AwsTarget(NAMESPACE, GROUP, ("eu-west-1",)), WEEK, clients, now=NOW, clock=clock, sleep=clock.sleep)
+    assert [(v.version, v.requests, v.clients) for v in report.versions] == [(V2, 30, None), (V1, 5, 2)]
+    assert report.sources[0].counted_from == "logs" and report.metric_count == 0
+    assert report.notes == ("no usage metrics in eu-west-1: requests counted from the logs there",)
 
 
 def test_the_rendered_report_names_partial_totals_and_the_approximation(clients: Clients) -> None:
@@ -253,7 +275,7 @@ def test_a_query_that_never_completes_is_stopped_and_fails_the_region(clients: C
     logs.add_response("stop_query", {"success": True}, {"queryId": "q-slow"})
     clock = FakeClock()
     with pytest.raises(AdminError, match=r"still Running after 5 s"):
-        region_clients(clients("logs", "us-east-1"), GROUP, WEEK, timeout=5, clock=clock, sleep=clock.sleep)
+        region_logs(clients("logs", "us-east-1"), GROUP, WEEK, timeout=5, clock=clock, sleep=clock.sleep)
     assert clock.pauses == [0.5, 1.0, 2.0] and clock.now <= 5
 
 
@@ -263,7 +285,7 @@ def test_a_failed_query_fails_the_region(clients: Clients, status: str) -> None:
     start_query(logs, "q-bad")
     results(logs, "q-bad", status)
     with pytest.raises(AdminError, match=f"ended {status}"):
-        region_clients(clients("logs", "us-east-1"), GROUP, WEEK, timeout=5, clock=FakeClock(), sleep=FakeClock().sleep)
+        region_logs(clients("logs", "us-east-1"), GROUP, WEEK, timeout=5, clock=FakeClock(), sleep=FakeClock().sleep)
 
 
 def test_every_region_failing_is_an_error_not_an_empty_table(clients: Clients) -> None:
@@ -350,7 +372,7 @@ def test_command_with_stack_prints_table_and_warns_about_the_failed_region(
     logs = clients.stub("logs", "eu-west-1")
     logs.add_response("start_query", {"queryId": "q"}, {"logGroupName": GROUP, "startTime": ANY, "endTime": ANY,
                                                          "queryString": INSIGHTS_QUERY, "limit": 10_000})  # fmt: skip
-    results(logs, "q", "Complete", [{"version": V1, "keyed": "1", "clients": "3", "lastSeen": "2026-05-28 07:00:00"}])
+    results(logs, "q", "Complete", [row(V1, "deprecated", "1", 9, 3, "2026-05-28 07:00:00")])
     clients.stub("cloudwatch", "us-east-2").add_client_error("list_metrics", "Throttling", "Rate exceeded", 400)
     results_stub = clients.stub("logs", "us-east-2")
     results_stub.add_client_error("start_query", "AccessDeniedException", "not allowed", 400)

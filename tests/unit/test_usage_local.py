@@ -158,8 +158,8 @@ def test_report_sorts_by_requests_and_computes_shares() -> None:
         "last_seen": "2026-05-28T11:00:00Z",
     }
     assert document["regions"] == [
-        {"region": "local", "requests": 4, "outcomes": {"routed": 3, "deprecated": 1}, "metrics": 2,
-         "insights_bytes_scanned": 0, "errors": []}
+        {"region": "local", "requests": 4, "outcomes": {"routed": 3, "deprecated": 1}, "counted_from": "log file",
+         "metrics": 2, "insights_bytes_scanned": 0, "errors": []}
     ]  # fmt: skip
     assert document["costs"]["custom_metrics"] == 2 and document["partial"] is False
 
