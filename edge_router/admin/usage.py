@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -217,8 +217,7 @@ class UsageReport:
     window: Window
     versions: tuple[VersionUsage, ...]
     sources: tuple[SourceUsage, ...]
-    mode: str
-    """``aws`` or ``local``."""
+    mode: Literal["aws", "local"]
     namespace: str = ""
     log_group: str = ""
     clients_approximate: bool = False
