@@ -67,6 +67,10 @@ def _size(count: float) -> str:
     return f"{count:.0f} bytes"
 
 
+def _dollars(amount: float) -> str:
+    return "under $0.0001" if 0 < amount < 0.0001 else f"${amount:.4f}"
+
+
 def _heading(report: UsageReport) -> str:
     span = f"from {_time(report.window.start)} to {_time(report.window.end)}"
     if report.log is not None:
@@ -127,7 +131,7 @@ def _cost_lines(report: UsageReport) -> list[str]:
         return [
             f"cost: {metrics} custom metrics (version x outcome, counted per region) = ${monthly:.2f} a month at "
             f"${PRICE_PER_METRIC_MONTH:.2f} per metric-month; Logs Insights scanned {_size(scanned)} = "
-            f"${scanned / 1e9 * PRICE_PER_GB_SCANNED:.4f} at ${PRICE_PER_GB_SCANNED} per GB (us-east-1 prices)"
+            f"{_dollars(scanned / 1e9 * PRICE_PER_GB_SCANNED)} at ${PRICE_PER_GB_SCANNED} per GB (us-east-1 prices)"
         ]
     log = report.log
     lines = [
