@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii as json_string
 from typing import Any
 
 from .cache import CacheState, SnapshotCache
@@ -19,13 +20,15 @@ from .config import SECRET_SETTINGS, SETTINGS, RouterConfig, config_from_custom_
 from .decisions import Decision, RouteTable
 from .errors import ConfigError, StoreUnavailableError
 from .event import InvalidEventError, OriginRequestEvent
-from .log import JsonLogger, masked_event
+from .log import NO_VERSION, JsonLogger, masked_event, request_template
 from .problems import problem_response
 from .regions import nearest_first
 from .snapshot import RowMemo, Snapshot, build_snapshot
 from .store import DynamoMappingStore, MappingSource, StoreTimeouts
 
 MAX_SKIPPED_IN_WARNING = 20
+UNAVAILABLE = "mappings-unavailable"
+"""The outcome (and problem slug) of a request answered 503 because no snapshot of the table could be read."""
 MAX_CONFIGURATIONS = 16
 """Distinct origin configurations kept warm (a distribution has one per origin; more means misuse)."""
 _SHOWN_SETTINGS = tuple(name for name in SETTINGS if name not in SECRET_SETTINGS)
@@ -145,18 +148,14 @@ class Router:
         try:
             snapshot, cache_state = configured.cache.get()
         except StoreUnavailableError as error:
-            self._logger.emit(
-                "INFO",
-                "request",
-                requestId=request.request_id,
-                status=503,
-                cache="unavailable",
-                durationUs=round((self._clock() - started) * 1e6),
-                detail=error.message,
-            )
+            # A request line like any other (outcome and metric included), so outages show in usage figures.
+            fields = {"status": 503, "version": NO_VERSION, "outcome": UNAVAILABLE, "detail": error.message}
+            template = request_template(fields, namespace=config.metrics_namespace)
+            duration = (self._clock() - started) * 1e6
+            self._logger.write(template % (json_string(request.request_id), "unavailable", duration, now * 1000))
             return problem_response(
                 503,
-                "mappings-unavailable",
+                UNAVAILABLE,
                 "The version mapping table cannot be read right now; retry shortly.",
                 retry_after=error.retry_after,
             )
