@@ -102,7 +102,7 @@ class Rows:
         self.rows = rows
 
     def read_all(self, *, deadline: float) -> TableRead:
-        return TableRead(self.rows, "us-east-1")
+        return TableRead(self.rows, "us-east-1", unchanged=False, pages=1)
 
 
 def make_router(rows: list[Row], sink: TextIO, clock: Callable[[], float] = time.monotonic) -> Router:

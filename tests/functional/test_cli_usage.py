@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,8 +59,10 @@ TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\dZ")
 class Rows:
     """A mapping source holding ``ROWS``."""
 
+    clock = staticmethod(time.monotonic)
+
     def read_all(self, *, deadline: float) -> TableRead:
-        return TableRead(list(ROWS), "us-east-1")
+        return TableRead(list(ROWS), "us-east-1", unchanged=False, pages=1)
 
 
 @pytest.fixture
@@ -71,7 +74,7 @@ def router_log(tmp_path: Path, dynamodb_endpoint: str) -> Path:
         config.METRICS_NAMESPACE: NAMESPACE,
         config.HASH_KEY: "functional-test-hash-key",
     }
-    timeouts = StoreTimeouts(connect=1, read=1, retries=0, budget=2)
+    timeouts = StoreTimeouts(connect=1, retries=0)
 
     def source(cfg: RouterConfig, regions: tuple[str, ...]) -> MappingSource:
         if cfg.table_name == "lifecycle":
