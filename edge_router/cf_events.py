@@ -1,4 +1,4 @@
-"""Build origin-request events exactly as CloudFront sends them, from HTTP request parts.
+"""Build origin-request and origin-response events exactly as CloudFront sends them, from HTTP request parts.
 
 Used by the local CloudFront emulator, the ``resolve`` admin command and the tests, so all three feed the router
 the same shape AWS documents (shared/events/aws-docs/origin-request.json).
@@ -69,18 +69,31 @@ def origin_request_event(
             "encoding": "base64",
             "data": base64.b64encode(body).decode("ascii"),
         }
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": distribution_domain,
-                        "distributionId": distribution_id,
-                        "eventType": "origin-request",
-                        "requestId": request_id or secrets.token_urlsafe(42),
-                    },
-                    "request": request,
-                }
-            }
-        ]
+    return _event("origin-request", distribution_domain, distribution_id, request_id, request=request)
+
+
+def origin_response_event(
+    request: dict[str, Any],
+    response: dict[str, Any],
+    *,
+    distribution_domain: str = "d111111abcdef8.cloudfront.net",
+    distribution_id: str = "EDFDVBD6EXAMPLE",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """One origin-response event: the request as the origin-request function forwarded it, and the origin's
+    response (``status`` as a string, CloudFront's header lists), as shared/events/aws-docs/origin-response.json."""
+    return _event(
+        "origin-response", distribution_domain, distribution_id, request_id, request=request, response=response
+    )
+
+
+def _event(
+    event_type: str, distribution_domain: str, distribution_id: str, request_id: str | None, **parts: Any
+) -> dict[str, Any]:
+    config = {
+        "distributionDomainName": distribution_domain,
+        "distributionId": distribution_id,
+        "eventType": event_type,
+        "requestId": request_id or secrets.token_urlsafe(42),
     }
+    return {"Records": [{"cf": {"config": config, **parts}}]}

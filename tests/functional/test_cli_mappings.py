@@ -73,20 +73,25 @@ def test_put_list_get(capsys: pytest.CaptureFixture[str], base: list[str], ddb_c
         abs(datetime.fromisoformat(item["updated_at"]["S"].replace("000Z", "+00:00")) - datetime.now(UTC)).seconds < 60
     )
 
-    # The same version typed differently updates the same row: no duplicate the router would skip.
+    # The same version typed differently updates the same row: no duplicate the router would skip. Options not
+    # given (here --path) keep the row's values.
     status, out, _ = cli(capsys, "mappings", "put", "application/vnd.example.V1+json", "--domain", NEW, *base)
-    assert (status, out) == (0, f"updated: {V1} -> {NEW} (revision 2)\n")
+    assert (status, out) == (0, f"updated: {V1} -> {NEW}/Prod/v1 (revision 2)\n")
     assert list(raw_items(ddb_client, mapping_table)) == [V1]
     assert cli(capsys, "mappings", "put", V1, "--domain", NEW, *base)[1].startswith("unchanged:")
+    assert (
+        cli(capsys, "mappings", "put", V1, "--path", "", "--as", "bob", *base)[1]
+        == f"updated: {V1} -> {NEW} (revision 3)\n"
+    )
 
     status, out, _ = cli(capsys, "mappings", "list", *base)
     header, row = out.splitlines()
-    assert header.split() == ["KEY", "DOMAIN", "PATH", "UPDATED", "BY", "UPDATED", "AT", "REVISION"]
-    assert row.split()[:3] == [V1, NEW, "-"] and row.split()[-1] == "2"
-    assert header.index("DOMAIN") == row.index(NEW)
+    assert header.split() == ["KEY", "ORIGIN", "REV", "UPDATED", "BY"]
+    assert row.split() == [V1, NEW, "3", datetime.now(UTC).strftime("%Y-%m-%d"), "bob"]
+    assert header.index("ORIGIN") == row.index(NEW)
 
     listed = json.loads(cli(capsys, "mappings", "list", "--json", *base)[1])
-    assert [(m["key"], m["domain"], m["path"], m["revision"]) for m in listed] == [(V1, NEW, "", 2)]
+    assert [(m["key"], m["domain"], m["path"], m["revision"], m["skipped"]) for m in listed] == [(V1, NEW, "", 3, None)]
     got = json.loads(cli(capsys, "mappings", "get", "APPLICATION/vnd.example.v1+json", "--json", *base)[1])
     assert got["key"] == V1 and got["updatedBy"]
 
@@ -96,8 +101,20 @@ def test_put_list_get(capsys: pytest.CaptureFixture[str], base: list[str], ddb_c
     [
         (["v1", "--domain", "evil.example.com"], "outside the allowed origin suffixes"),
         (["v1", "--domain", API, "--path", "/Prod/"], "must start with '/'"),
-        (["v1", "--domain", "127.0.0.1:3000"], "must be a DNS name"),
+        (["v1", "--domain", "127.0.0.1"], "must be a DNS name without a port, not an IP address"),
+        (["v1", "--domain", f"https://{API}"], "must be a host name without a scheme (no https://)"),
         (["application/*", "--domain", API], "not a concrete media type"),
+        (["v1", "--domain", API, "--deprecated-at", "2026-06-01+02:00"], "not an ISO 8601 date"),
+        (["v1", "--domain", API, "--deprecated-at", "2026-06-01T12:00+02:00"], "has a UTC offset"),
+        (
+            ["v1", "--domain", API, "--deprecated-at", "2026-06-01", "--sunset-at", "2026-05-01"],
+            "sunset_at must come after",
+        ),
+        (["v1", "--domain", API, "--successor", "V1"], "successor names the version itself"),
+        (["v1", "--domain", API, "--info-url", "ftp://example.com/x"], "must be an absolute http(s) URL"),
+        (["v1", "--domain", API, "--canary-domain", API, "--canary-percent", "12.345"], "more than two decimals"),
+        (["v1", "--domain", API, "--canary-domain", API, "--canary-percent", "101"], "from 0 to 100"),
+        (["v1", "--domain", API, "--canary-domain", "https://x.example", "--canary-percent", "5"], "canary: domain"),
     ],
 )
 def test_put_refuses_what_the_router_would_refuse(
@@ -117,8 +134,10 @@ def test_put_with_allowed_suffix_and_local_origins(
                *base)[0] == 0  # fmt: skip
     monkeypatch.setenv("EDGE_ROUTER_ALLOWED_SUFFIXES", "example.org")
     assert cli(capsys, "mappings", "put", "v2", "--domain", "api.example.org", *base)[0] == 0
-    assert cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", *base)[0] == 1
-    assert cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", "--allow-local-origins", *base)[0] == 0
+    # The table is on a loopback endpoint (the local stack's case): loopback origins are accepted, as it routes them.
+    status, out, _ = cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", "--path", "/Prod/v1", *base)
+    assert (status, out) == (0, "added: v3 -> localhost:3001/Prod/v1 (revision 1)\n")
+    assert cli(capsys, "mappings", "put", "v4", "--domain", "localhost", *base)[0] == 1  # a port is still required
 
 
 def test_get_unknown_key(capsys: pytest.CaptureFixture[str], base: list[str]) -> None:
@@ -150,7 +169,7 @@ def test_delete_confirmation_and_guards(
     assert list(raw_items(ddb_client, mapping_table)) == [V2]
 
     status, _, err = cli(capsys, "mappings", "delete", V2, "--yes", *base)
-    assert status == 1 and "is the last mapping" in err and "--force" in err
+    assert status == 1 and "it would delete the last mapping" in err and "--force" in err
     assert cli(capsys, "mappings", "delete", V2, "--yes", "--force", *base)[0] == 0
     assert raw_items(ddb_client, mapping_table) == {}
 
@@ -162,7 +181,7 @@ def test_delete_refuses_the_default_version_without_force(
     ddb_client.update_item(TableName=mapping_table, Key={"hk": {"S": V1}}, UpdateExpression="SET is_default = :t",
                            ExpressionAttributeValues={":t": {"BOOL": True}})  # fmt: skip
     status, _, err = cli(capsys, "mappings", "delete", V1, "--yes", *base)
-    assert status == 1 and "marked as the default version" in err
+    assert status == 1 and f"'{V1}' is the default version" in err
     # put keeps the mark; export carries it
     assert cli(capsys, "mappings", "put", V1, "--domain", NEW, *base)[0] == 0
     assert raw_items(ddb_client, mapping_table)[V1]["is_default"] == {"BOOL": True}
@@ -205,7 +224,7 @@ def test_export_import_round_trip_diff_dry_run_and_prune(
     assert items[V2]["dp"] == {"S": "/Stage/v2"} and items[V2]["revision"] == {"N": "2"}
     assert items["v3"]["updated_by"] == {"S": "bob"}
 
-    assert cli(capsys, "mappings", "import", str(edited), "--prune", *base)[0] == 0
+    assert cli(capsys, "mappings", "import", str(edited), "--prune", "--yes", *base)[0] == 0
     assert sorted(raw_items(ddb_client, mapping_table)) == [V2, "v3"]
     assert json.loads(cli(capsys, "mappings", "export", "--format", "json", *base)[1]) == document
 
@@ -255,7 +274,7 @@ def test_a_failed_later_chunk_reports_exactly_what_was_applied(
     error = caught.value
     assert error.applied == tuple(f"v{n:03}" for n in range(200))
     assert error.not_applied == tuple(f"v{n:03}" for n in range(200, 250))
-    assert "transaction 3 of 3 failed, 200 change(s) applied and 50 not" in error.message
+    assert "transaction 3 of 3 failed, 200 change(s) applied, 50 not applied" in error.message
     assert "'v220'" in error.message
     items = raw_items(ddb_client, mapping_table)
     assert len(items) == 201 and items["v220"]["dn"] == {"S": NEW}
@@ -378,32 +397,37 @@ def test_console_script_errors_are_one_line_without_traceback(
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "EDGE_ROUTER_TABLE": mapping_table,
     }
+    # AWS's own endpoint: botocore needs credentials to sign before it sends anything.
     result = console("mappings", "list", env=no_credentials)
     assert result.returncode == 1
     assert (
         result.stderr
         == "edge-router: error: no AWS credentials found: set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID\n"
     )
-    with_credentials = {**no_credentials, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-    result = console("mappings", "put", "v1", "--domain", "evil.example.com", env=with_credentials)
+    # A loopback endpoint (the local stack, DynamoDB Local) needs none: the tool supplies dummy ones.
+    local = {**no_credentials, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
+    result = console("mappings", "put", "v1", "--domain", "evil.example.com", env=local)
     assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
-    result = console("mappings", "list", "--json", env=with_credentials)
-    assert (result.returncode, json.loads(result.stdout)) == (0, [])
+    result = console("mappings", "list", "--json", env=local)
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "")
 
 
 def test_a_partial_import_is_reported_key_by_key_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     def failing(_args: argparse.Namespace) -> int:
-        raise PartialApplyError("conflict on 'v3'", ["v1", "v2"], ["v3"], 2, 2)
+        raise PartialApplyError("conflict on 'v3'", ["v1", "v2"], ["v3"], chunk=2, chunks=2)
 
-    assert guarded(failing)(argparse.Namespace()) == 1
+    args = argparse.Namespace(file="m.yaml", command_line=["edge-router", "mappings", "import", "m.yaml"])
+    assert guarded(failing)(args) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        "edge-router: error: transaction 2 of 2 failed, 2 change(s) applied and 1 not: conflict on 'v3'",
+        "edge-router: error: transaction 2 of 2 failed, 2 change(s) applied, 1 not applied: conflict on 'v3'",
         "  applied: v1",
         "  applied: v2",
         "  not applied: v3",
+        "Running the same import again is safe: it compares the file with the table again and writes only what is "
+        "still different (what was written shows as unchanged). To finish, run:",
+        "  edge-router mappings import m.yaml",
     ]
