@@ -7,9 +7,11 @@ import argparse
 import io
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 import yaml
 
 from edge_router.admin.diff import plan_import
@@ -26,6 +29,7 @@ from edge_router.admin.rows import MappingSpec
 from edge_router.admin.table import MappingTable, PartialApplyError, TableTarget
 from edge_router.cli import main
 from edge_router.cli.mappings import guarded
+from edge_router.local.http import LoopbackServer, QuietHandler, send_simple
 
 pytestmark = pytest.mark.functional
 
@@ -431,3 +435,300 @@ def test_a_partial_import_is_reported_key_by_key_on_stderr(capsys: pytest.Captur
         "still different (what was written shows as unchanged). To finish, run:",
         "  edge-router mappings import m.yaml",
     ]
+
+
+# --- lifecycle and canary on put ----------------------------------------------------------------------------------
+
+
+def test_put_lifecycle_and_canary_options_keep_what_is_not_given(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str
+) -> None:
+    seed(capsys, base)
+    lifecycle = ["--deprecated-at", "2026-06-01", "--sunset-at", "2099-12-01T12:30", "--successor", V2.upper()]
+    status, out, _ = cli(capsys, "mappings", "put", V1, *lifecycle, "--info-url", "https://example.com/v1", *base)
+    assert status == 0
+    assert out == (
+        f"updated: {V1} -> {API}/Prod/v1 (revision 2; deprecated 2026-06-01, sunset 2099-12-01T12:30Z, "
+        f"successor {V2})\n"
+    )
+    item = raw_items(ddb_client, mapping_table)[V1]
+    assert (item["dn"], item["dp"]) == ({"S": API}, {"S": "/Prod/v1"})
+    assert (item["deprecated_at"], item["sunset_at"]) == ({"S": "2026-06-01T00:00:00Z"}, {"S": "2099-12-01T12:30:00Z"})
+    assert (item["successor"], item["info_url"]) == ({"S": V2}, {"S": "https://example.com/v1"})
+
+    status, out, _ = cli(capsys, "mappings", "put", V2, "--canary-domain", NEW, "--canary-path", "/Canary",
+                         "--canary-percent", "12.5", "--default", *base)  # fmt: skip
+    assert (status, out) == (0, f"updated: {V2} -> {API}/Prod/v2 (revision 2; default, canary 12.5% -> {NEW}/Canary)\n")
+    item = raw_items(ddb_client, mapping_table)[V2]
+    assert (item["canary_dn"], item["canary_dp"], item["canary_percent"]) == (
+        {"S": NEW},
+        {"S": "/Canary"},
+        {"N": "12.5"},
+    )
+    assert item["is_default"] == {"BOOL": True}
+
+    # one option changes one thing; '' clears one attribute; the --no-* options clear a group
+    assert cli(capsys, "mappings", "put", V2, "--canary-percent", "20", *base)[1].endswith(
+        f"canary 20% -> {NEW}/Canary)\n"
+    )
+    assert raw_items(ddb_client, mapping_table)[V2]["canary_percent"] == {"N": "20"}
+    assert cli(capsys, "mappings", "put", V2, "--canary-path", "", *base)[0] == 0
+    assert "canary_dp" not in raw_items(ddb_client, mapping_table)[V2]
+    assert cli(capsys, "mappings", "put", V1, "--info-url", "", *base)[0] == 0
+    assert "info_url" not in raw_items(ddb_client, mapping_table)[V1]
+    assert (
+        cli(capsys, "mappings", "put", V2, "--no-canary", *base)[1]
+        == f"updated: {V2} -> {API}/Prod/v2 (revision 5; default)\n"
+    )
+    assert (
+        cli(capsys, "mappings", "put", V1, "--no-deprecation", *base)[1]
+        == f"updated: {V1} -> {API}/Prod/v1 (revision 4)\n"
+    )
+    assert set(raw_items(ddb_client, mapping_table)[V1]) == {"hk", "dn", "dp", "updated_by", "updated_at", "revision"}
+    assert (
+        cli(capsys, "mappings", "put", V2, "--no-default", *base)[1] == f"updated: {V2} -> {API}/Prod/v2 (revision 6)\n"
+    )
+    assert "is_default" not in raw_items(ddb_client, mapping_table)[V2]
+
+    status, _, err = cli(capsys, "mappings", "put", V1, "--canary-percent", "5", *base)
+    assert (status, err) == (2, "edge-router: error: a canary needs --canary-domain and --canary-percent (this row "
+                                "has no canary yet)\n")  # fmt: skip
+    status, _, err = cli(capsys, "mappings", "put", "v9", "--path", "/x", *base)
+    assert status == 2 and "there is no mapping 'v9' yet: pass --domain" in err
+
+
+def test_only_one_default_and_the_move(capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any,
+                                      mapping_table: str, tmp_path: Path) -> None:  # fmt: skip
+    seed(capsys, base)
+    assert cli(capsys, "mappings", "put", V1, "--default", *base)[0] == 0
+    status, out, err = cli(capsys, "mappings", "put", V2, "--default", *base)
+    assert (status, out) == (1, "")
+    assert err == (
+        f"edge-router: error: refusing to write: '{V1}' is already the default version, so '{V2}' cannot be one too: "
+        f"move the mark with 'mappings put {V1} --no-default', then 'mappings put {V2} --default', or do both in one "
+        "import\n"
+    )
+    assert "is_default" not in raw_items(ddb_client, mapping_table)[V2]
+    # the move in one atomic import: the diff shows both marks
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(f"mappings:\n- {{key: {V1}, domain: {API}, path: /Prod/v1}}\n"
+                     f"- {{key: {V2}, domain: {API}, path: /Prod/v2, default: true}}\n")  # fmt: skip
+    status, out, _ = cli(capsys, "mappings", "import", str(moved), *base)
+    assert status == 0
+    assert out.splitlines()[:2] == [f"~ {V1}  default: yes -> no", f"~ {V2}  default: no -> yes"]
+    items = raw_items(ddb_client, mapping_table)
+    assert "is_default" not in items[V1] and items[V2]["is_default"] == {"BOOL": True}
+    # a file that makes another row the default while the current one is kept (no --prune) is refused whole
+    other = tmp_path / "other.yaml"
+    other.write_text(f"mappings:\n- {{key: v3, domain: {API}, default: true}}\n")
+    status, _, err = cli(capsys, "mappings", "import", str(other), *base)
+    assert status == 1 and f"'{V2}' is already the default version, so 'v3' cannot be one too" in err
+    assert "v3" not in raw_items(ddb_client, mapping_table)
+
+
+def test_successors_and_sunsets_that_the_router_could_not_honour_are_refused(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str
+) -> None:
+    seed(capsys, base)
+    status, _, err = cli(capsys, "mappings", "put", V1, "--successor", "v9", *base)
+    assert status == 1 and "the successor of 'application/vnd.example.v1+json', 'v9', is not a mapping" in err
+    assert cli(capsys, "mappings", "put", V2, "--sunset-at", "2020-01-01", *base)[0] == 0  # retiring v2: allowed
+    status, _, err = cli(capsys, "mappings", "put", V1, "--successor", V2, *base)
+    assert status == 1 and f"'{V2}', is itself past its sunset (2020-01-01T00:00:00Z)" in err
+    status, _, err = cli(capsys, "mappings", "put", V2, "--default", *base)
+    assert status == 1 and f"'{V2}' is past its sunset (2020-01-01T00:00:00Z), so it cannot be the default" in err
+    assert cli(capsys, "mappings", "put", V2, "--sunset-at", "", "--default", *base)[0] == 0
+    assert cli(capsys, "mappings", "put", V1, "--successor", V2, *base)[0] == 0
+    status, _, err = cli(capsys, "mappings", "delete", V2, "--yes", *base)
+    assert status == 1 and f"'{V2}' is the successor of '{V1}'" in err and f"'{V2}' is the default version" in err
+
+
+def test_list_get_export_and_import_carry_every_field(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path
+) -> None:
+    seed(capsys, base)
+    cli(capsys, "mappings", "put", V1, "--deprecated-at", "2026-06-01", "--sunset-at", "2099-01-01", "--successor",
+        V2, "--info-url", "https://example.com/v1", "--as", "arn:aws:sts::123456789012:assumed-role/Admin/alice",
+        *base)  # fmt: skip
+    cli(capsys, "mappings", "put", V2, "--default", "--canary-domain", NEW, "--canary-percent", "0.5", *base)
+    lines = cli(capsys, "mappings", "list", *base)[1].splitlines()
+    assert lines[1].split()[:3] == [V1, f"{API}/Prod/v1", "2"] and lines[1].endswith(" .../Admin/alice")
+    assert lines[2] == f"    deprecated 2026-06-01, sunset 2099-01-01, successor {V2}"
+    assert lines[4] == f"    default, canary 0.5% -> {NEW}"
+    assert max(map(len, lines)) <= 120
+    listed = {entry["key"]: entry for entry in json.loads(cli(capsys, "mappings", "list", "--json", *base)[1])}
+    assert listed[V1]["updatedBy"] == "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    assert (listed[V1]["deprecatedAt"], listed[V1]["sunsetAt"]) == ("2026-06-01T00:00:00Z", "2099-01-01T00:00:00Z")
+    assert listed[V2]["canary"] == {"domain": NEW, "path": "", "percent": 0.5} and listed[V2]["default"] is True
+    detail = cli(capsys, "mappings", "get", V1, *base)[1]
+    assert "updated     " in detail and "by arn:aws:sts::123456789012:assumed-role/Admin/alice" in detail
+
+    for name in ("all.yaml", "all.json"):
+        exported = tmp_path / name
+        assert cli(capsys, "mappings", "export", str(exported), *base)[0] == 0
+        status, out, _ = cli(capsys, "mappings", "import", str(exported), *base)
+        assert (status, out) == (0, "0 change(s): 0 added, 0 changed, 0 removed; 2 unchanged\n")
+    text = (
+        (tmp_path / "all.yaml").read_text().replace("percent: 0.5", "percent: 25").replace("2099-01-01", "2098-01-01")
+    )
+    (tmp_path / "edited.yaml").write_text(text)
+    status, out, _ = cli(capsys, "mappings", "import", str(tmp_path / "edited.yaml"), "--dry-run", *base)
+    assert out.splitlines() == [
+        f"~ {V1}  sunsetAt: 2099-01-01T00:00:00Z -> 2098-01-01T00:00:00Z",
+        f"~ {V2}  canary: 0.5% -> {NEW} -> 25% -> {NEW}",
+        "2 change(s): 0 added, 2 changed, 0 removed; 0 unchanged",
+        "dry run: nothing written",
+    ]
+
+
+# --- every way of deleting is guarded ----------------------------------------------------------------------------
+
+
+def test_an_import_that_deletes_everything_is_refused_then_confirmed(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path, ddb_client: Any, mapping_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    seed(capsys, base)
+    cli(capsys, "mappings", "put", V1, "--default", *base)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("mappings: []\n")
+    status, out, err = cli(capsys, "mappings", "import", str(empty), "--prune", *base)
+    assert status == 1
+    assert out.splitlines()[-1] == "2 change(s): 0 added, 0 changed, 2 removed; 0 unchanged"
+    assert err == (
+        "edge-router: error: refusing to import: it would delete every mapping, and the router would then refuse "
+        f"every request; '{V1}' is the default version; pass --force to delete anyway\n"
+    )
+    assert len(raw_items(ddb_client, mapping_table)) == 2
+    # --force gets past the guards, but a destructive import still asks, like delete
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    status, _, err = cli(capsys, "mappings", "import", str(empty), "--prune", "--force", *base)
+    assert (status, err) == (2, "edge-router: error: refusing to delete 2 row(s) without --yes (not a terminal)\n")
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("n\n"))
+    status, out, err = cli(capsys, "mappings", "import", str(empty), "--prune", "--force", *base)
+    assert status == 1 and out.startswith(f"- {V1}") and err.endswith("[y/N] nothing written\n")
+    assert "deleting 2 row(s)?" in err
+    assert len(raw_items(ddb_client, mapping_table)) == 2
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("y\n"))
+    status, out, _ = cli(capsys, "mappings", "import", str(empty), "--prune", "--force", *base)
+    assert (status, out.splitlines()[-1]) == (0, "applied 2 change(s) in 1 transaction(s)")
+    assert raw_items(ddb_client, mapping_table) == {}
+
+
+def test_deleting_through_import_from_standard_input_needs_yes(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    seed(capsys, base)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"mappings: [{{key: {V2}, domain: {API}, path: /Prod/v2}}]"))
+    status, _, err = cli(capsys, "mappings", "import", "-", "--prune", *base)
+    assert status == 2 and "the file came from standard input, so there is no one to ask: pass --yes" in err
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"mappings: [{{key: {V2}, domain: {API}, path: /Prod/v2}}]"))
+    assert cli(capsys, "mappings", "import", "-", "--prune", "--yes", *base)[0] == 0
+    assert list(raw_items(ddb_client, mapping_table)) == [V2]
+
+
+# --- idempotent imports through a DynamoDB that loses answers ---------------------------------------------------
+
+
+class FlakyDynamoDB:
+    """A proxy in front of the emulator that can lose TransactWriteItems answers, as a network can.
+
+    ``drop``: forward the transaction (it commits) and close the connection without an answer, that many times.
+    ``swallow``: from that transaction on (1-based), never forward and never answer (the client times out).
+    Every transaction's ``ClientRequestToken`` is recorded in order.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.drop = 0
+        self.swallow: int | None = None
+        self.tokens: list[str] = []
+        proxy = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("X-Amz-Target", "").endswith(".TransactWriteItems"):
+                    proxy.tokens.append(json.loads(body).get("ClientRequestToken", ""))
+                    if proxy.swallow is not None and len(proxy.tokens) >= proxy.swallow:
+                        time.sleep(1.0)
+                        self.close_connection = True
+                        return
+                    if proxy.drop:
+                        proxy.drop -= 1
+                        requests.post(proxy.upstream, data=body, headers=dict(self.headers), timeout=10)
+                        self.close_connection = True
+                        return
+                answer = requests.post(proxy.upstream, data=body, headers=dict(self.headers), timeout=10)
+                send_simple(self, answer.status_code, [("Content-Type", answer.headers["Content-Type"])],
+                            answer.content)  # fmt: skip
+
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FlakyDynamoDB:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def flaky(dynamodb_endpoint: str) -> Iterator[FlakyDynamoDB]:
+    with FlakyDynamoDB(dynamodb_endpoint) as proxy:
+        yield proxy
+
+
+def test_a_transaction_whose_answer_was_lost_is_retried_with_its_token_and_reported_applied(
+    capsys: pytest.CaptureFixture[str], flaky: FlakyDynamoDB, mapping_table: str, tmp_path: Path, ddb_client: Any
+) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"mappings": [{"key": f"v{n:03}", "domain": API} for n in range(150)]}))
+    flaky.drop = 1  # the first chunk commits, and its answer never arrives
+    status, out, err = cli(capsys, "mappings", "import", str(path), "--table", mapping_table, "--region",
+                           "us-east-1", "--endpoint-url", flaky.url, "--timeout", "2")  # fmt: skip
+    assert (status, err) == (0, "")
+    assert out.splitlines()[-1] == "applied 150 change(s) in 2 transaction(s)"
+    first, retry, second = flaky.tokens
+    assert first == retry != second and len(first) == 36  # the retry is the same request under the same token
+    items = raw_items(ddb_client, mapping_table)
+    assert len(items) == 150 and {item["revision"]["N"] for item in items.values()} == {"1"}
+
+
+def test_an_unknown_outcome_is_reported_as_unknown_and_the_same_import_finishes_the_job(
+    capsys: pytest.CaptureFixture[str], flaky: FlakyDynamoDB, mapping_table: str, tmp_path: Path, ddb_client: Any
+) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"mappings": [{"key": f"v{n:03}", "domain": API} for n in range(250)]}))
+    command = ["mappings", "import", str(path), "--table", mapping_table, "--region", "us-east-1",
+               "--endpoint-url", flaky.url, "--timeout", "0.5"]  # fmt: skip
+    flaky.swallow = 2  # the second chunk's transaction never gets an answer
+    status, out, err = cli(capsys, *command)
+    assert status == 1 and out.splitlines()[-1].startswith("250 change(s): 250 added")
+    lines = err.splitlines()
+    assert lines[0].startswith(
+        "edge-router: error: transaction 2 of 3 did not finish, 100 change(s) applied, 100 unknown, 50 not applied: "
+        "outcome unknown after 3 attempt(s): cannot reach"
+    )
+    assert lines[1:101] == [f"  applied: v{n:03}" for n in range(100)]
+    assert lines[101:201] == [f"  unknown: v{n:03}" for n in range(100, 200)]
+    assert lines[201:251] == [f"  not applied: v{n:03}" for n in range(200, 250)]
+    assert "may or may not have written the 'unknown' changes" in lines[251]
+    assert lines[-1] == "  " + shlex.join(["edge-router", *command])
+    assert len(set(flaky.tokens[1:])) == 1 and len(flaky.tokens) == 4  # chunk 2: three attempts, one token
+    assert len(raw_items(ddb_client, mapping_table)) == 100
+
+    flaky.swallow = None  # the network is back: the printed command, run again, is safe and finishes the job
+    status, out, _ = cli(capsys, *shlex.split(lines[-1])[1:])
+    assert status == 0
+    assert out.splitlines()[-2:] == [
+        "150 change(s): 150 added, 0 changed, 0 removed; 100 unchanged",
+        "applied 150 change(s) in 2 transaction(s)",
+    ]
+    assert len(raw_items(ddb_client, mapping_table)) == 250
+    status, out, _ = cli(capsys, *command)
+    assert (status, out) == (0, "0 change(s): 0 added, 0 changed, 0 removed; 250 unchanged\n")
