@@ -176,7 +176,7 @@ def _delete(args: argparse.Namespace) -> int:
         raise AdminError(f"mapping {row.key!r} is at revision {row.revision}, not {args.if_revision}; re-read it")
     problems = deletion_problems(table_facts(other for other in rows if other is not row), [facts(row)])
     if problems and not args.force:
-        raise AdminError(f"refusing to delete {row.key!r}: {'; '.join(problems)}; pass --force to delete it anyway")
+        raise AdminError(f"refusing to delete: {'; '.join(problems)}; pass --force to delete it anyway")
     if not _may_proceed(args, "delete", f"delete {row.key} -> {row.target} from {table.target.describe()}?"):
         print("not deleted", file=sys.stderr)
         return 1
