@@ -53,6 +53,8 @@ DEFAULT_MAX_STALE = 86_400.0
 DEFAULT_UNKNOWN_STATUS = 403
 MIN_HASH_KEY_LENGTH = 16
 MAX_EDGE_TTL = 31_536_000
+TABLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{3,255}\Z")
+"""A DynamoDB table name (shared with the admin tool, which checks ``--table`` the same way)."""
 _NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#:]{1,255}\Z")
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -178,7 +180,7 @@ def build_config(settings: Mapping[str, str], *, allow_local_origins: bool = Fal
     if unknown:
         raise ConfigError(unknown[0], f"unknown setting (known: {', '.join(SETTINGS)})")
     table_name = settings.get(TABLE_NAME, "").strip()
-    if not re.fullmatch(r"[A-Za-z0-9_.\-]{3,255}", table_name):
+    if not TABLE_NAME_PATTERN.match(table_name):
         raise ConfigError(TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) is required")
     try:
         suffix_setting = settings.get(ALLOWED_ORIGIN_SUFFIXES, ",".join(DEFAULT_ALLOWED_SUFFIXES))

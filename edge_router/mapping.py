@@ -214,7 +214,7 @@ def validate_path(raw: Any) -> str:
     if raw is None or raw == "":
         return ""
     if not isinstance(raw, str):
-        raise MappingError("path (dp) must be a string")
+        raise MappingError("path (dp) must be a string (DynamoDB type S)")
     if len(raw) > MAX_PATH_LENGTH:
         raise MappingError(f"path (dp) is longer than {MAX_PATH_LENGTH} characters")
     if raw.endswith("/") or not PATH_PATTERN.match(raw):
@@ -229,7 +229,9 @@ def validate_path(raw: Any) -> str:
 
 def validate_origin(domain: Any, path: Any, rules: OriginRules) -> Origin:
     """The origin for a row's ``dn``/``dp``, or ``MappingError`` if CloudFront or the allowlist would refuse it."""
-    if not isinstance(domain, str) or not domain.strip():
+    if not isinstance(domain, str):
+        raise MappingError("domain (dn) must be a string (DynamoDB type S)")
+    if not domain.strip():
         raise MappingError("domain (dn) must be a non-empty string")
     if _SCHEME.match(domain.strip()):
         raise MappingError(f"domain {domain!r} must be a host name without a scheme (no https://)")

@@ -3,7 +3,9 @@
 The edge router does not use it: ``edge_router.store`` reads the table without botocore or PynamoDB (cold starts).
 
 Schema (unchanged from the original sample): hash key ``hk`` (the version value), ``dn`` (origin domain), ``dp``
-(optional origin path). The other attributes are optional, so rows written by the sample stay readable.
+(optional origin path). The other attributes are optional, so rows written by the sample stay readable: the
+lifecycle and canary attributes ``mapping.mapping_from_row`` reads (``mapping.ROW_ATTRIBUTES``), and the admin
+tool's bookkeeping (``updated_by``, ``updated_at``, ``revision``).
 """
 
 from __future__ import annotations
@@ -34,14 +36,17 @@ class VersionMappingModel(Model):
     updated_at = UTCDateTimeAttribute(null=True)
     revision = VersionAttribute(null=True)
     is_default = BooleanAttribute(null=True)
-    """The version that serves requests naming none; the admin tool refuses to delete it without ``--force``."""
+    """The version for requests that name none (at most one row; the admin tool refuses a second)."""
     deprecated_at = UnicodeAttribute(null=True)
+    """Instants are stored as text in the canonical ``YYYY-MM-DDTHH:MM:SSZ`` (``lifecycle.format_instant``), not
+    as PynamoDB datetimes, so that an admin reading the table in the console sees the same form the CLI takes."""
     sunset_at = UnicodeAttribute(null=True)
     successor = UnicodeAttribute(null=True)
     info_url = UnicodeAttribute(null=True)
     canary_dn = UnicodeAttribute(null=True)
     canary_dp = UnicodeAttribute(null=True)
     canary_percent = NumberAttribute(null=True)
+    """0 to 100 with at most two decimals (``12.5``)."""
 
 
 @lru_cache(maxsize=64)

@@ -42,6 +42,7 @@ ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 """botocore's endpoint settings, in its order of precedence (after an explicit endpoint)."""
 _THROTTLING = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+_FRACTION = re.compile(r"[.eE]")
 _XML_FIELD = re.compile(rb"<(Code|Message)>([^<]{1,200})</")
 _MAX_REASON = 200
 
@@ -56,8 +57,9 @@ class OtherType:
     type_name: str
 
 
-RowValue = str | bool | None | OtherType
-"""S and N (the number's text) are ``str``, BOOL is ``bool``, NULL is ``None``."""
+RowValue = str | int | float | bool | None | OtherType
+"""S is ``str``, N an ``int`` or ``float`` (as PynamoDB reads it, so a number where text belongs is a wrong type, not
+text), BOOL ``bool``, NULL ``None``."""
 Row = dict[str, RowValue]
 
 _CONTAINERS: dict[str, type] = {
@@ -330,7 +332,9 @@ def _decode_items(items: list[Any]) -> list[Row]:
                 continue
             for tag, inner in value.items():
                 kind = type(inner)
-                if (tag == NUMBER and kind is str and number(inner)) or (tag == BOOLEAN and kind is bool):
+                if tag == NUMBER and kind is str and number(inner):
+                    row[name] = float(inner) if _FRACTION.search(inner) else int(inner)
+                elif tag == BOOLEAN and kind is bool:
                     row[name] = inner
                 elif tag == NULL and inner is True:
                     row[name] = None

@@ -27,9 +27,8 @@ from edge_router.mapping import (
     DEFAULT_ALLOWED_SUFFIXES,
     OriginRules,
     local_origins_enabled,
+    mapping_from_row,
     parse_suffix_list,
-    validate_key,
-    validate_origin,
 )
 from edge_router.model import VersionMappingModel, bind_model
 
@@ -105,8 +104,7 @@ def parse_rows(properties: dict[str, Any], rules: OriginRules) -> list[Row]:
         if not isinstance(item, dict):
             raise SeedError(f"Mappings[{index}] must be an object with hk, dn and dp")
         try:
-            key = validate_key(item.get("hk"))
-            validate_origin(item.get("dn"), item.get("dp"), rules)
+            key = mapping_from_row({"hk": item.get("hk"), "dn": item.get("dn"), "dp": item.get("dp")}, rules).key
         except MappingError as error:
             raise SeedError(f"Mappings[{index}]: {error.message}") from None
         if key in seen:

@@ -1,22 +1,30 @@
 """Where the admin commands connect and which origin rules they enforce: explicit option > environment > default.
 
-Shared by ``mappings`` and ``resolve`` so both read the same table the same way.
+Shared by ``mappings`` and ``resolve`` so both read the same table the same way. Every connection setting is
+checked here, before botocore sees it, so a bad URL, region or timeout is a usage error, not a traceback. A
+loopback endpoint is the local stack or DynamoDB Local: it gets dummy credentials (it accepts any) and the local
+stack's origin rules (loopback ``host:port`` origins allowed), so the admin commands work there as they do on AWS.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import socket
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import validate_region_name
 
+from ..config import TABLE_NAME_PATTERN
+from ..local.dynamodb import is_local_endpoint, use_local_credentials
 from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
 from .errors import AdminError, UsageError
 from .table import TableTarget
@@ -26,6 +34,7 @@ SUFFIXES_ENV = "EDGE_ROUTER_ALLOWED_SUFFIXES"
 ACTOR_ENV = "EDGE_ROUTER_ADMIN"
 ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 STACK_OUTPUT = "DynamoDBTableName"
+MAX_TIMEOUT = 300.0
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -48,12 +57,16 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     rules.add_argument(
         "--allow-local-origins",
         action="store_true",
-        help=f"allow loopback host:port origins, as the local stack does (also when {LOCAL_ORIGINS_ENV}=1)",
+        help=f"allow loopback host:port origins, as the local stack does (also when {LOCAL_ORIGINS_ENV}=1, and always "
+        "with a loopback --endpoint-url)",
     )
 
 
-def origin_rules(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> OriginRules:
-    """The allowlist from ``--allowed-suffix``, else the environment, else the router's default."""
+def origin_rules(
+    args: argparse.Namespace, environ: Mapping[str, str] = os.environ, *, local_endpoint: bool = False
+) -> OriginRules:
+    """The allowlist from ``--allowed-suffix``, else the environment, else the router's default; loopback origins
+    when asked for, or when the table is on a loopback endpoint (the local stack routes to them)."""
     texts: list[str] = args.allowed_suffix or [
         part for part in environ.get(SUFFIXES_ENV, "").split(",") if part.strip()
     ]
@@ -61,8 +74,18 @@ def origin_rules(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
         suffixes = parse_suffixes(texts or list(DEFAULT_ALLOWED_SUFFIXES))
     except ValueError as error:
         raise UsageError(f"allowed suffix: {error}") from None
-    allow_local = bool(args.allow_local_origins) or local_origins_enabled(environ)
+    allow_local = bool(args.allow_local_origins) or local_origins_enabled(environ) or local_endpoint
     return OriginRules(allowed_suffixes=suffixes, allow_local=allow_local)
+
+
+def connect(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> tuple[TableTarget, OriginRules]:
+    """The table and the origin rules for a command; on a loopback endpoint, dummy credentials unless real ones
+    are set (the local stack and DynamoDB Local accept any)."""
+    target = table_target(args, environ)
+    local = is_local_endpoint(target.endpoint_url)
+    if local:
+        use_local_credentials()
+    return target, origin_rules(args, environ, local_endpoint=local)
 
 
 def actor(explicit: str | None = None, environ: Mapping[str, str] = os.environ) -> str:
@@ -98,11 +121,15 @@ def table_target(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
     region = args.region or environ.get("AWS_REGION") or _configured_region()
     if not region:
         raise UsageError("no region: pass --region or set AWS_REGION (the table's home region)")
-    endpoint = args.endpoint_url or next((environ[name] for name in ENDPOINT_ENVS if environ.get(name)), None)
+    try:
+        validate_region_name(region)
+    except BotoCoreError:
+        raise UsageError(f"region {region!r} is not a region name (e.g. us-east-1)") from None
+    endpoint = _endpoint(args, environ)
     if args.stack and args.table:
         raise UsageError("pass --table or --stack, not both")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
+    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
+        raise UsageError(f"--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
     if args.stack:
         limits = Config(connect_timeout=args.timeout, read_timeout=args.timeout, retries={"total_max_attempts": 2})
         client = boto3.client("cloudformation", region_name=region, config=limits)
@@ -111,7 +138,25 @@ def table_target(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
         table = args.table or environ.get(TABLE_ENV, "")
     if not table:
         raise UsageError(f"no table: pass --table or --stack, or set {TABLE_ENV}")
+    if not TABLE_NAME_PATTERN.match(table):
+        raise UsageError(f"table {table!r} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")
     return TableTarget(table, region, endpoint, timeout=args.timeout)
+
+
+def _endpoint(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The endpoint URL, checked (botocore would raise ``ValueError`` deep inside the first call)."""
+    found = [("--endpoint-url", args.endpoint_url)] + [(name, environ.get(name)) for name in ENDPOINT_ENVS]
+    source, url = next(((source, url) for source, url in found if url), ("", None))
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port raises ValueError for one out of range or not a number
+    except ValueError as error:
+        raise UsageError(f"{source} {url!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{source} {url!r} must be an http:// or https:// URL, e.g. http://127.0.0.1:8000")
+    return str(url)
 
 
 def _configured_region() -> str | None:

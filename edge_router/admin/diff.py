@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import AdminError
+from .render import field_values
 from .rows import MappingRow, MappingSpec
 
 
@@ -29,17 +30,23 @@ class Change:
     after: MappingSpec | None = None
 
     def describe(self) -> str:
-        if self.kind is ChangeKind.ADDED and self.after:
-            return f"+ {self.key}  {self.after.target}{_default_note(self.after.is_default)}"
-        if self.kind is ChangeKind.CHANGED and self.before and self.after:
-            before = self.before.target + _default_note(self.before.is_default)
-            return f"~ {self.key}  {before} -> {self.after.target}{_default_note(self.after.is_default)}"
-        target = self.before.target if self.before else ""
-        return f"{_SYMBOLS[self.kind]} {self.key}  {target}"
+        """``+ KEY  origin; field: value``, ``~ KEY  field: before -> after`` (the origin as ``A -> B``), ``- KEY``."""
+        after = field_values(self.after.attributes()) if self.after else None
+        before = field_values(self.before.attributes()) if self.before else None
+        if before is not None and after is not None:
+            parts = [
+                f"{before[name]} -> {after[name]}" if name == "origin" else f"{name}: {before[name]} -> {after[name]}"
+                for name in after
+                if before[name] != after[name]
+            ] or ["rewritten in the form the tool writes (the router reads it the same)"]
+        else:
+            shown = after or before or {}
+            parts = [shown["origin"], *(f"{name}: {value}" for name, value in shown.items() if _is_set(name, value))]
+        return f"{_SYMBOLS[self.kind]} {self.key}  {'; '.join(parts)}"
 
 
-def _default_note(is_default: bool) -> str:
-    return " (default)" if is_default else ""
+def _is_set(name: str, value: str) -> bool:
+    return name != "origin" and value not in ("-", "no")
 
 
 @dataclass(frozen=True, slots=True)

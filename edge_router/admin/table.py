@@ -2,11 +2,16 @@
 
 Every write is conditional: a new row on the key not existing, an existing row on its ``revision`` being the one
 read (or absent, for rows the original sample wrote without one). Imports are applied as DynamoDB transactions of
-at most ``TRANSACTION_LIMIT`` actions each; a chunk is all or nothing, and a failed chunk stops the import.
+at most ``TRANSACTION_LIMIT`` actions each, each with its own idempotency token (``transactions.commit``); a chunk
+is all or nothing, and a chunk that failed, or whose outcome is unknown, stops the import. Because every action is
+conditional on the row as the diff saw it, running the same import again is always safe: it recomputes the diff
+and writes only what is still different.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,13 +34,10 @@ from pynamodb.transactions import TransactWrite
 
 from ..mapping import normalize_key
 from ..model import VersionMappingModel, bind_model
-from .diff import Change, ChangeKind, Plan
+from .diff import Change, Plan
 from .errors import AdminError, ConflictError
-from .rows import MappingRow, MappingSpec
-
-TRANSACTION_LIMIT = 100
-"""TransactWriteItems groups at most 100 actions (DynamoDB API reference, TransactWriteItems; it was 25 before
-September 2022)."""
+from .rows import MappingRow, MappingSpec, canonical_instant
+from .transactions import TRANSACTION_LIMIT, OutcomeUnknownError, RetryPolicy, chunked, commit, error_code
 
 _CREDENTIAL_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"}
@@ -66,25 +68,26 @@ class ApplyReport:
 
 
 class PartialApplyError(AdminError):
-    """A transaction chunk failed after earlier chunks committed: says exactly which keys were and were not written."""
+    """An import stopped at a transaction chunk: says exactly which keys were written, which were not, and which
+    may or may not have been (a chunk whose outcome is unknown)."""
 
     def __init__(
-        self, reason: str, applied: Sequence[str], not_applied: Sequence[str], chunk: int, chunks: int
+        self,
+        reason: str,
+        applied: Sequence[str],
+        not_applied: Sequence[str],
+        *,
+        chunk: int,
+        chunks: int,
+        unknown: Sequence[str] = (),
     ) -> None:
-        super().__init__(
-            f"transaction {chunk} of {chunks} failed, {len(applied)} change(s) applied and {len(not_applied)} not: "
-            f"{reason}"
-        )
+        counts = f"{len(applied)} change(s) applied, " + (f"{len(unknown)} unknown, " if unknown else "")
+        verb = "did not finish" if unknown else "failed"
+        super().__init__(f"transaction {chunk} of {chunks} {verb}, {counts}{len(not_applied)} not applied: {reason}")
         self.reason = reason
         self.applied = tuple(applied)
+        self.unknown = tuple(unknown)
         self.not_applied = tuple(not_applied)
-
-
-def chunked(changes: Sequence[Change], size: int = TRANSACTION_LIMIT) -> list[Sequence[Change]]:
-    """Split changes into transactions of at most ``size`` actions."""
-    if size < 1:
-        raise ValueError("chunk size must be positive")
-    return [changes[start : start + size] for start in range(0, len(changes), size)]
 
 
 @dataclass
@@ -94,6 +97,8 @@ class MappingTable:
     target: TableTarget
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     chunk_size: int = TRANSACTION_LIMIT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
         self._model = bind_model(
@@ -106,10 +111,27 @@ class MappingTable:
         )
 
     def rows(self) -> list[MappingRow]:
-        """Every row, read consistently from the home region, sorted by stored key."""
+        """Every row, read consistently from the home region, sorted by stored key.
+
+        A row the model cannot read (an attribute of the wrong DynamoDB type) is still listed, with the reason, so
+        that it can be seen and deleted; the router skips it.
+        """
         with self._aws_errors():
-            items = list(self._model.scan(consistent_read=True))
-        return sorted((_row(item) for item in items), key=lambda row: row.key)
+            raws = [raw for page in self._model.scan(consistent_read=True).page_iter for raw in page.get("Items", ())]
+        return sorted((self._read(raw) for raw in raws), key=lambda row: row.key)
+
+    def _read(self, raw: dict[str, Any]) -> MappingRow:
+        try:
+            return _row(self._model.from_raw_data(raw))
+        except (ValueError, TypeError, KeyError) as error:
+            key = raw.get("hk", {}).get("S", "?") if isinstance(raw.get("hk"), dict) else "?"
+            revision = raw.get("revision", {}).get("N") if isinstance(raw.get("revision"), dict) else None
+            return MappingRow(
+                key=key,
+                domain="",
+                revision=int(revision) if revision and revision.isdigit() else None,
+                unreadable=f"row {key!r}: cannot be read ({error})",
+            )
 
     def find(self, raw_key: str, rows: Sequence[MappingRow] | None = None) -> MappingRow | None:
         """The row a key names: the exact stored key, else the one row whose key normalises the same way."""
@@ -148,7 +170,7 @@ class MappingTable:
             raise ConflictError(f"mapping {spec.key!r} is not at revision {expected_revision} ({found}); re-read it")
         if existing is not None and existing.same_mapping(spec):
             return existing, False
-        item = self._item(spec, existing, actor)
+        item = self.item(spec, existing, actor)
         condition = self._model.hk.exists() if existing else self._model.hk.does_not_exist()
         with self._aws_errors(conflict_key=item.hk):
             item.save(condition=condition)
@@ -161,51 +183,74 @@ class MappingTable:
             item.delete(condition=self._model.hk.exists())
 
     def apply(self, plan: Plan, *, actor: str) -> ApplyReport:
-        """Write a plan in transactions; ``PartialApplyError`` if a chunk fails after others committed."""
+        """Write a plan in transactions; ``PartialApplyError`` if a chunk fails after others committed, or if the
+        outcome of any chunk (the first too) stays unknown."""
         chunks = chunked(plan.changes, self.chunk_size)
         applied: list[str] = []
         for number, chunk in enumerate(chunks, start=1):
+            later = [change.key for other in chunks[number:] for change in other]
             try:
                 self._transact(chunk, actor)
+            except OutcomeUnknownError as error:
+                keys = [change.key for change in chunk]
+                raise PartialApplyError(
+                    error.message, applied, later, chunk=number, chunks=len(chunks), unknown=keys
+                ) from error
             except AdminError as error:
                 if number == 1:
                     raise
-                not_applied = [change.key for later in chunks[number - 1 :] for change in later]
-                raise PartialApplyError(error.message, applied, not_applied, number, len(chunks)) from error
+                not_applied = [change.key for change in chunk] + later
+                raise PartialApplyError(
+                    error.message, applied, not_applied, chunk=number, chunks=len(chunks)
+                ) from error
             applied.extend(change.key for change in chunk)
         return ApplyReport(tuple(applied), len(chunks))
 
     def _transact(self, chunk: Sequence[Change], actor: str) -> None:
+        """One chunk as one transaction. The items (and their ``updated_at``) are built once, so every attempt
+        sends the same request under the same token, as idempotency requires."""
+        # Our own retries, not botocore's: only then does each attempt's failure say whether it reached DynamoDB.
         connection = Connection(
             region=self.target.region,
             host=self.target.endpoint_url,
             connect_timeout_seconds=self.target.timeout,
             read_timeout_seconds=self.target.timeout,
-            max_retry_attempts=self.target.retries,
+            max_retry_attempts=0,
         )
         # TransactWrite sends deletes before puts; keep the same order to map cancellation reasons to keys.
-        deletes = [change for change in chunk if change.kind is ChangeKind.REMOVED]
-        puts = [change for change in chunk if change.kind is not ChangeKind.REMOVED]
-        ordered = [change.key for change in (*deletes, *puts)]
-        with self._aws_errors(transaction_keys=ordered), TransactWrite(connection=connection) as transaction:
-            for change in deletes:
-                assert change.before is not None
-                transaction.delete(self._existing(change.before), condition=self._model.hk.exists())
-            for change in puts:
-                assert change.after is not None
-                exists = change.before is not None
-                item = self._item(change.after, change.before, actor)
-                transaction.save(item, condition=self._model.hk.exists() if exists else self._model.hk.does_not_exist())
+        deletes = [(change, self._existing(change.before)) for change in chunk if change.before and not change.after]
+        puts = [(change, self.item(change.after, change.before, actor)) for change in chunk if change.after]
+        ordered = [change.key for change, _item in (*deletes, *puts)]
+        token = str(uuid.uuid4())
 
-    def _item(self, spec: MappingSpec, existing: MappingRow | None, actor: str) -> VersionMappingModel:
-        item = self._model(
-            hk=existing.key if existing else spec.key,
-            dn=spec.domain,
-            dp=spec.path or None,
-            is_default=True if spec.is_default else None,
-            updated_by=actor,
-            updated_at=self.clock(),
-        )
+        def send() -> None:
+            with TransactWrite(connection=connection, client_request_token=token) as transaction:
+                for _change, item in deletes:
+                    transaction.delete(item, condition=self._model.hk.exists())
+                for change, item in puts:
+                    exists = self._model.hk.exists() if change.before else self._model.hk.does_not_exist()
+                    transaction.save(item, condition=exists)
+
+        def committed() -> bool:
+            """The rows hold exactly what this transaction wrote (ours: same author, time and next revision)."""
+            try:
+                current = {row.key: row for row in self.rows()}
+            except AdminError:
+                return False
+            gone = all(change.key not in current for change, _item in deletes)
+            return gone and all(_is_ours(current.get(item.hk), item) for _change, item in puts)
+
+        def translate(error: TransactWriteError) -> AdminError:
+            return self._transaction_error(error, ordered)
+
+        commit(send, translate=translate, committed=committed, policy=self.retry, sleep=self.sleep)
+
+    def item(self, spec: MappingSpec, existing: MappingRow | None, actor: str) -> VersionMappingModel:
+        """The model item a write of ``spec`` sends: the router's attributes, the bookkeeping, and the revision
+        the write is conditional on (an existing row keeps its stored key)."""
+        attributes = spec.attributes()
+        attributes["hk"] = existing.key if existing else spec.key
+        item = self._model(**attributes, updated_by=actor, updated_at=self.clock())
         if existing is not None and existing.revision is not None:
             item.revision = existing.revision  # unset: PynamoDB writes on condition "no revision yet"
         return item
@@ -225,14 +270,14 @@ class MappingTable:
         except TransactWriteError as error:
             raise self._transaction_error(error, transaction_keys) from error
         except PynamoDBException as error:
-            if _error_code(error) == "ConditionalCheckFailedException" and conflict_key is not None:
+            if error_code(error) == "ConditionalCheckFailedException" and conflict_key is not None:
                 raise ConflictError(self._conflict_message(conflict_key)) from error
             raise self._translate(error, error.cause) from error
         except BotoCoreError as error:
             raise self._translate(error, error) from error
 
     def _transaction_error(self, error: TransactWriteError, keys: Sequence[str]) -> AdminError:
-        if _error_code(error) != "TransactionCanceledException":
+        if error_code(error) != "TransactionCanceledException":
             return self._translate(error, error.cause)
         reasons = error.cancellation_reasons
         conflicts = [
@@ -262,7 +307,7 @@ class MappingTable:
         )
 
     def _translate(self, error: Exception, cause: Exception | None) -> AdminError:
-        code = _error_code(error)
+        code = error_code(error)
         target = self.target
         if code == "ResourceNotFoundException":
             return AdminError(f"{target.describe()} not found")
@@ -285,25 +330,30 @@ def _row(item: VersionMappingModel) -> MappingRow:
         domain=item.dn or "",
         path=item.dp or "",
         is_default=bool(item.is_default),
+        deprecated_at=canonical_instant(item.deprecated_at),
+        sunset_at=canonical_instant(item.sunset_at),
+        successor=item.successor,
+        info_url=item.info_url,
+        canary_domain=item.canary_dn,
+        canary_path=item.canary_dp,
+        canary_percent=item.canary_percent,
         updated_by=item.updated_by,
         updated_at=item.updated_at,
         revision=item.revision,
     )
 
 
-def _error_details(error: Exception) -> dict[str, Any]:
-    """DynamoDB's ``Error`` block, if the failure got that far. (PynamoDB's ``cause_response_code`` raises
-    ``AttributeError`` when the cause is a timeout whose ``response`` is ``None``.)"""
-    response = getattr(getattr(error, "cause", None), "response", None)
-    details = response.get("Error") if isinstance(response, dict) else None
-    return details if isinstance(details, dict) else {}
-
-
-def _error_code(error: Exception) -> str | None:
-    code = _error_details(error).get("Code")
-    return str(code) if code else None
+def _is_ours(row: MappingRow | None, item: VersionMappingModel) -> bool:
+    expected_revision = 1 if item.revision is None else item.revision + 1
+    return row is not None and (row.updated_by, row.updated_at, row.revision) == (
+        item.updated_by,
+        item.updated_at,
+        expected_revision,
+    )
 
 
 def _error_detail(error: Exception) -> str | None:
-    message = _error_details(error).get("Message")
+    response = getattr(getattr(error, "cause", None), "response", None)
+    details = response.get("Error") if isinstance(response, dict) else None
+    message = details.get("Message") if isinstance(details, dict) else None
     return str(message) if message else None

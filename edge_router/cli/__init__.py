@@ -1,20 +1,35 @@
 """The ``edge-router`` command. Each module in this package that defines ``register(subparsers)`` adds a command.
 
 Nothing here is packaged into the Lambda@Edge artifact: the build copies only the router's own modules.
+Whatever happens, the command ends with one line on stderr and an exit status, never a traceback: usage errors
+exit 2, failures 1, an interrupt 130; ``EDGE_ROUTER_DEBUG=1`` adds the traceback of an unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__
 
+DEBUG_ENV = "EDGE_ROUTER_DEBUG"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line in the tool's own form (subcommand parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"edge-router: error: {message} (see '{self.prog} --help')\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edge-router", description="Header-based API versioning router tools.")
+    parser = Parser(prog="edge-router", description="Header-based API versioning router tools.")
     parser.add_argument("--version", action="version", version=f"edge-router {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -25,8 +40,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unexpected(error: BaseException) -> int:
+    """The last line of defence: name the exception in one line (the traceback only when debugging)."""
+    if os.environ.get(DEBUG_ENV) == "1":
+        traceback.print_exception(error, file=sys.stderr)
+    detail = " ".join(str(error).split())[:300]
+    hint = "" if os.environ.get(DEBUG_ENV) == "1" else f" ({DEBUG_ENV}=1 shows the traceback)"
+    print(
+        f"edge-router: error: unexpected {type(error).__name__}{': ' if detail else ''}{detail}{hint}", file=sys.stderr
+    )
+    return 1
+
+
+def _stdout_closed() -> int:
+    """``edge-router mappings list | head``: the reader left; exit quietly, and keep Python's exit flush silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the chosen command; its return value is the exit status."""
-    args = build_parser().parse_args(argv)
-    status: int = args.run(args)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(arguments)
+        args.command_line = ["edge-router", *arguments]
+        status: int = args.run(args)
+    except SystemExit as exit_request:  # argparse (usage errors, --help) and commands that exit
+        code = exit_request.code
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+        return code if isinstance(code, int) else 0 if code is None else 1
+    except KeyboardInterrupt:
+        print("edge-router: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+    except Exception as error:
+        return _unexpected(error)
     return status

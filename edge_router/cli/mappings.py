@@ -4,20 +4,55 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..admin.connection import actor, add_connection_options, origin_rules, table_target
-from ..admin.diff import plan_import
+from ..admin.connection import actor, add_connection_options, connect
+from ..admin.diff import ChangeKind, plan_import
 from ..admin.errors import AdminError, UsageError
 from ..admin.files import FORMATS, dump_document, export_document, format_for, read_specs
-from ..admin.rows import MappingRow, MappingSpec
+from ..admin.guards import deletion_problems, facts, table_facts, write_problems
+from ..admin.render import flags, render_detail, render_table
+from ..admin.rows import CANARY_ATTRIBUTES, LIFECYCLE_ATTRIBUTES, MappingRow, MappingSpec, put_attributes
 from ..admin.table import MappingTable, PartialApplyError
 from ..errors import MappingError, RouterError
 
 Command = Callable[[argparse.Namespace], int]
+MAX_MESSAGE = 2000
+"""Longest error line printed (a message quoting a huge bad value stays readable)."""
+
+
+def _error(message: str) -> None:
+    text = " ".join(message.split())
+    print(f"edge-router: error: {text[:MAX_MESSAGE]}", file=sys.stderr)
+
+
+def _report_partial(error: PartialApplyError, args: argparse.Namespace) -> None:
+    """Every key by outcome, then how to finish: the same import again, which is safe."""
+    _error(error.message)
+    for label, keys in (("applied", error.applied), ("unknown", error.unknown), ("not applied", error.not_applied)):
+        for key in keys:
+            print(f"  {label}: {key}", file=sys.stderr)
+    if error.unknown:
+        print(
+            "DynamoDB may or may not have written the 'unknown' changes: no answer came, and reading the rows back "
+            "did not show them.",
+            file=sys.stderr,
+        )
+    command_line: list[str] = getattr(args, "command_line", [])
+    if getattr(args, "file", None) == "-":
+        how = "run the same command with the same file on standard input"
+    else:
+        how = "run:\n  " + (shlex.join(command_line) if command_line else "the same import command")
+    print(
+        "Running the same import again is safe: it compares the file with the table again and writes only what is "
+        f"still different (what was written shows as unchanged). To finish, {how}",
+        file=sys.stderr,
+    )
 
 
 def guarded(command: Command) -> Command:
@@ -27,53 +62,25 @@ def guarded(command: Command) -> Command:
         try:
             return command(args)
         except PartialApplyError as error:
-            print(f"edge-router: error: {error.message}", file=sys.stderr)
-            for key in error.applied:
-                print(f"  applied: {key}", file=sys.stderr)
-            for key in error.not_applied:
-                print(f"  not applied: {key}", file=sys.stderr)
+            _report_partial(error, args)
             return error.exit_status
         except AdminError as error:
-            print(f"edge-router: error: {error.message}", file=sys.stderr)
+            _error(error.message)
             return error.exit_status
         except RouterError as error:
-            print(f"edge-router: error: {error.message}", file=sys.stderr)
+            _error(error.message)
             return 1
-        except KeyboardInterrupt:
-            print("edge-router: interrupted", file=sys.stderr)
-            return 130
 
     return run
 
 
-def _table(args: argparse.Namespace) -> MappingTable:
-    return MappingTable(table_target(args))
-
-
-def _format_time(row: MappingRow) -> str:
-    return row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ") if row.updated_at else "-"
-
-
-def render_table(rows: Sequence[MappingRow]) -> str:
-    """An aligned text table, one row per mapping."""
-    header = ("KEY", "DOMAIN", "PATH", "UPDATED BY", "UPDATED AT", "REVISION")
-    lines: list[tuple[str, ...]] = [header]
-    for row in rows:
-        key = row.key + (" (default)" if row.is_default else "")
-        revision = "-" if row.revision is None else str(row.revision)
-        lines.append((key, row.domain, row.path or "-", row.updated_by or "-", _format_time(row), revision))
-    widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
-
-
 def _list(args: argparse.Namespace) -> int:
-    rows = _table(args).rows()
+    target, rules = connect(args)
+    rows = MappingTable(target).rows()
     if args.json:
-        print(json.dumps([row.as_json() for row in rows], indent=2))
+        print(json.dumps([row.as_json(rules) for row in rows], indent=2))
     elif rows:
-        print(render_table(rows))
+        print(render_table(rows, rules, time.time()))
     else:
         print("no mappings")
     return 0
@@ -87,31 +94,61 @@ def _require(table: MappingTable, key: str, rows: Sequence[MappingRow] | None = 
 
 
 def _get(args: argparse.Namespace) -> int:
-    table = _table(args)
+    target, rules = connect(args)
+    table = MappingTable(target)
     row = _require(table, args.key)
-    if args.json:
-        print(json.dumps(row.as_json(), indent=2))
-    else:
-        print(render_table([row]))
+    print(json.dumps(row.as_json(rules), indent=2) if args.json else render_detail(row, rules, time.time()))
     return 0
 
 
+_CANARY_OPTIONS = ("canary_domain", "canary_path", "canary_percent")
+
+
+def _put_row(args: argparse.Namespace, existing: MappingRow | None) -> dict[str, Any]:
+    """The row the router will read after this ``put``: options not given keep the row's values, an empty value
+    (``--path ''``) clears one."""
+    if existing is None and args.domain is None:
+        raise UsageError(f"there is no mapping {args.key!r} yet: pass --domain (and --path) to add it")
+    given = {
+        "dn": args.domain,
+        "dp": args.path,
+        "is_default": args.default,
+        "deprecated_at": args.deprecated_at,
+        "sunset_at": args.sunset_at,
+        "successor": args.successor,
+        "info_url": args.info_url,
+        "canary_dn": args.canary_domain,
+        "canary_dp": args.canary_path,
+        "canary_percent": args.canary_percent,
+    }
+    clear = [*(LIFECYCLE_ATTRIBUTES if args.no_deprecation else ()), *(CANARY_ATTRIBUTES if args.no_canary else ())]
+    row = put_attributes(existing, args.key, given, clear=clear)
+    if any(getattr(args, name) is not None for name in _CANARY_OPTIONS) and (
+        row.get("canary_dn") in (None, "") or row.get("canary_percent") in (None, "")
+    ):
+        raise UsageError("a canary needs --canary-domain and --canary-percent (this row has no canary yet)")
+    return row
+
+
 def _put(args: argparse.Namespace) -> int:
-    rules = origin_rules(args)
+    target, rules = connect(args)
+    table = MappingTable(target)
+    rows = table.rows()
+    existing = table.find(args.key, rows)
     try:
-        spec = MappingSpec.validated(args.key, args.domain, args.path, rules)
+        spec = MappingSpec.from_row(_put_row(args, existing), rules)
     except MappingError as error:
         raise AdminError(f"refusing to write: {error.message}") from None
-    table = _table(args)
-    existing = table.find(spec.key)
-    if existing is not None and existing.is_default:
-        spec = MappingSpec(spec.key, spec.domain, spec.path, is_default=True)  # put never clears the default mark
-    row, changed = table.put(spec, actor=actor(args.actor), expected_revision=args.if_revision)
-    if not changed:
-        print(f"unchanged: {row.key} -> {row.target} (revision {row.revision})")
-    else:
-        verb = "updated" if existing else "added"
-        print(f"{verb}: {row.key} -> {row.target} (revision {row.revision})")
+    after = table_facts(row for row in rows if row is not existing)
+    after[spec.key] = facts(spec)
+    problems = write_problems(after, [after[spec.key]], time.time())
+    if problems:
+        raise AdminError(f"refusing to write: {'; '.join(problems)}")
+    row, changed = table.put(spec, actor=actor(args.actor), expected_revision=args.if_revision, rows=rows)
+    verb = "unchanged" if not changed else "updated" if existing else "added"
+    noted = flags(row.attributes(), time.time())
+    details = f"revision {row.revision}" + (f"; {', '.join(noted)}" if noted else "")
+    print(f"{verb}: {row.key} -> {row.target} ({details})")
     return 0
 
 
@@ -121,29 +158,40 @@ def _confirm(prompt: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
+def _may_proceed(args: argparse.Namespace, what: str, prompt: str) -> bool:
+    """``--yes``, or the answer on a terminal; without either, a usage error (scripts must say ``--yes``)."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"refusing to {what} without --yes (not a terminal)")
+    return _confirm(prompt)
+
+
 def _delete(args: argparse.Namespace) -> int:
-    table = _table(args)
+    target, _rules = connect(args)
+    table = MappingTable(target)
     rows = table.rows()
     row = _require(table, args.key, rows)
     if args.if_revision is not None and row.revision != args.if_revision:
         raise AdminError(f"mapping {row.key!r} is at revision {row.revision}, not {args.if_revision}; re-read it")
-    if row.is_default and not args.force:
-        raise AdminError(f"{row.key!r} is marked as the default version; pass --force to delete it anyway")
-    if len(rows) == 1 and not args.force:
-        raise AdminError(f"{row.key!r} is the last mapping: every request would be refused; pass --force to delete it")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to delete without --yes (not a terminal)")
-        if not _confirm(f"delete {row.key} -> {row.target} from {table.target.describe()}?"):
-            print("not deleted", file=sys.stderr)
-            return 1
+    problems = deletion_problems(table_facts(other for other in rows if other is not row), [facts(row)])
+    if problems and not args.force:
+        raise AdminError(f"refusing to delete: {'; '.join(problems)}; pass --force to delete it anyway")
+    if not _may_proceed(args, "delete", f"delete {row.key} -> {row.target} from {table.target.describe()}?"):
+        print("not deleted", file=sys.stderr)
+        return 1
     table.delete(row)
     print(f"deleted: {row.key}")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    rows = _table(args).rows()
+    target, rules = connect(args)
+    rows = MappingTable(target).rows()
+    for row in rows:
+        problem = row.problem(rules)
+        if problem is not None:
+            print(f"edge-router: warning: the router skips {problem}; import refuses it until fixed", file=sys.stderr)
     text = dump_document(export_document(rows), format_for(args.file, args.format))
     if args.file in (None, "-"):
         sys.stdout.write(text)
@@ -158,15 +206,35 @@ def _export(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     stdin_text = sys.stdin.read() if args.file == "-" else None
-    specs = read_specs(args.file, origin_rules(args), args.format, stdin_text)
-    table = _table(args)
-    plan = plan_import(table.rows(), specs, prune=args.prune)
+    target, rules = connect(args)
+    specs = read_specs(args.file, rules, args.format, stdin_text)
+    table = MappingTable(target)
+    rows = table.rows()
+    plan = plan_import(rows, specs, prune=args.prune)
     print(plan.render())
+    removed = {change.key for change in plan.changes if change.kind is ChangeKind.REMOVED}
+    after = table_facts(row for row in rows if row.key not in removed)
+    after.update((spec.key, facts(spec)) for spec in specs)
+    written = [after[change.after.key] for change in plan.changes if change.after is not None]
+    problems = write_problems(after, written, time.time())
+    if problems:
+        raise AdminError(f"refusing to import: {'; '.join(problems)}")
+    gone = [facts(row) for row in rows if row.key in removed]
+    problems = deletion_problems(after, gone)
+    if problems and not args.force:
+        raise AdminError(f"refusing to import: {'; '.join(problems)}; pass --force to delete anyway")
     if args.dry_run:
         print("dry run: nothing written")
         return 0
     if not plan.changes:
         return 0
+    if removed:
+        if args.file == "-" and not args.yes:
+            raise UsageError("the file came from standard input, so there is no one to ask: pass --yes to delete rows")
+        prompt = f"apply {len(plan.changes)} change(s) to {table.target.describe()}, deleting {len(removed)} row(s)?"
+        if not _may_proceed(args, f"delete {len(removed)} row(s)", prompt):
+            print("nothing written", file=sys.stderr)
+            return 1
     report = table.apply(plan, actor=actor(args.actor))
     print(f"applied {len(report.applied)} change(s) in {report.transactions} transaction(s)")
     return 0
@@ -189,20 +257,65 @@ def _writer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="actor", metavar="NAME", help="recorded as updated_by (env EDGE_ROUTER_ADMIN)")
 
 
+def _put_options(put: argparse.ArgumentParser) -> None:
+    origin = put.add_argument_group("origin (options not given keep the row's values; '' clears one)")
+    origin.add_argument("--domain", help="origin domain, e.g. abc123.execute-api.us-east-1.amazonaws.com")
+    origin.add_argument("--path", help="origin path, e.g. /Prod/v1")
+    marks = origin.add_mutually_exclusive_group()
+    marks.add_argument("--default", action="store_true", default=None, help="the version for requests naming none")
+    marks.add_argument(
+        "--no-default", dest="default", action="store_false", default=None, help="no longer the default version"
+    )
+    life = put.add_argument_group("lifecycle (instants: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], UTC, no offset)")
+    life.add_argument("--deprecated-at", metavar="WHEN", help="from then on, responses carry Deprecation and Link")
+    life.add_argument("--sunset-at", metavar="WHEN", help="responses carry Sunset; from then on requests get 410")
+    life.add_argument("--successor", metavar="KEY", help="the version to move to (an existing mapping)")
+    life.add_argument("--info-url", metavar="URL", help="page about the deprecation (Link rel=deprecation)")
+    life.add_argument(
+        "--no-deprecation", action="store_true", help="clear the deprecation, sunset, successor and info URL"
+    )
+    canary = put.add_argument_group("canary (a second origin for a sticky share of this version's clients)")
+    canary.add_argument("--canary-domain", metavar="DOMAIN", help="canary origin domain")
+    canary.add_argument("--canary-path", metavar="PATH", help="canary origin path")
+    canary.add_argument("--canary-percent", metavar="N", help="share of clients, 0 to 100, up to 2 decimals")
+    canary.add_argument("--no-canary", action="store_true", help="remove the canary")
+    put.add_argument("--if-revision", type=int, metavar="N", help="write only if the row is still at revision N")
+    _writer_options(put)
+
+
+def _check_put(args: argparse.Namespace) -> None:
+    """Contradictory options are a usage error before anything is read."""
+    if args.no_deprecation and any(
+        value is not None for value in (args.deprecated_at, args.sunset_at, args.successor, args.info_url)
+    ):
+        raise UsageError(
+            "--no-deprecation clears the lifecycle: do not combine it with --deprecated-at, --sunset-at, "
+            "--successor or --info-url"
+        )
+    if args.no_canary and any(getattr(args, name) is not None for name in _CANARY_OPTIONS):
+        raise UsageError("--no-canary removes the canary: do not combine it with the other --canary-* options")
+
+
+def _checked_put(args: argparse.Namespace) -> int:
+    _check_put(args)
+    return _put(args)
+
+
 def register(subparsers: Any) -> None:
     """Add ``mappings`` and its subcommands."""
     group = subparsers.add_parser("mappings", help="administer the version mapping table")
     commands = group.add_subparsers(dest="mappings_command", required=True, metavar="SUBCOMMAND")
     _add(commands, "list", _list, "list every mapping", json_option=True)
     _add(commands, "get", _get, "show one mapping", key=True, json_option=True)
-    put = _add(commands, "put", _put, "add a mapping or move it to another origin (validated first)", key=True)
-    put.add_argument("--domain", required=True, help="origin domain, e.g. abc123.execute-api.us-east-1.amazonaws.com")
-    put.add_argument("--path", default="", help="origin path, e.g. /Prod (default: none)")
-    put.add_argument("--if-revision", type=int, metavar="N", help="write only if the row is still at revision N")
-    _writer_options(put)
+    put = _add(
+        commands, "put", _checked_put, "add a mapping or change it (validated with the router's rules)", key=True
+    )
+    _put_options(put)
     delete = _add(commands, "delete", _delete, "delete a mapping (asks first on a terminal)", key=True)
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    delete.add_argument("--force", action="store_true", help="also delete the last mapping or the default one")
+    delete.add_argument(
+        "--force", action="store_true", help="also delete the last mapping, the default one or a successor"
+    )
     delete.add_argument("--if-revision", type=int, metavar="N", help="delete only if the row is still at revision N")
     export = _add(commands, "export", _export, "write every mapping to FILE (default: standard output)")
     export.add_argument("file", metavar="FILE", nargs="?", help="output file; .json writes JSON, else YAML")
@@ -212,4 +325,8 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--format", choices=FORMATS, help="file format (default: from the extension, else yaml)")
     imp.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
     imp.add_argument("--prune", action="store_true", help="also delete rows that are not in the file")
+    imp.add_argument("--yes", action="store_true", help="do not ask before deleting rows (--prune)")
+    imp.add_argument(
+        "--force", action="store_true", help="also delete the last mappings, the default one or a successor"
+    )
     _writer_options(imp)

@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+
+from ..mapping import is_loopback_host
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 """The emulator accepts any credentials; these keep botocore from searching for real ones."""
@@ -19,6 +22,11 @@ def use_local_credentials() -> None:
     """Give botocore dummy credentials unless real ones are configured (the emulator ignores them)."""
     for name, value in LOCAL_CREDENTIALS.items():
         os.environ.setdefault(name, value)
+
+
+def is_local_endpoint(url: str | None) -> bool:
+    """An endpoint on this machine (the local stack, DynamoDB Local): it accepts any credentials."""
+    return url is not None and is_loopback_host(urlsplit(url).hostname or "")
 
 
 @dataclass

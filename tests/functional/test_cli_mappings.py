@@ -7,9 +7,11 @@ import argparse
 import io
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 import yaml
 
 from edge_router.admin.diff import plan_import
@@ -26,6 +29,7 @@ from edge_router.admin.rows import MappingSpec
 from edge_router.admin.table import MappingTable, PartialApplyError, TableTarget
 from edge_router.cli import main
 from edge_router.cli.mappings import guarded
+from edge_router.local.http import LoopbackServer, QuietHandler, send_simple
 
 pytestmark = pytest.mark.functional
 
@@ -73,20 +77,25 @@ def test_put_list_get(capsys: pytest.CaptureFixture[str], base: list[str], ddb_c
         abs(datetime.fromisoformat(item["updated_at"]["S"].replace("000Z", "+00:00")) - datetime.now(UTC)).seconds < 60
     )
 
-    # The same version typed differently updates the same row: no duplicate the router would skip.
+    # The same version typed differently updates the same row: no duplicate the router would skip. Options not
+    # given (here --path) keep the row's values.
     status, out, _ = cli(capsys, "mappings", "put", "application/vnd.example.V1+json", "--domain", NEW, *base)
-    assert (status, out) == (0, f"updated: {V1} -> {NEW} (revision 2)\n")
+    assert (status, out) == (0, f"updated: {V1} -> {NEW}/Prod/v1 (revision 2)\n")
     assert list(raw_items(ddb_client, mapping_table)) == [V1]
     assert cli(capsys, "mappings", "put", V1, "--domain", NEW, *base)[1].startswith("unchanged:")
+    assert (
+        cli(capsys, "mappings", "put", V1, "--path", "", "--as", "bob", *base)[1]
+        == f"updated: {V1} -> {NEW} (revision 3)\n"
+    )
 
     status, out, _ = cli(capsys, "mappings", "list", *base)
     header, row = out.splitlines()
-    assert header.split() == ["KEY", "DOMAIN", "PATH", "UPDATED", "BY", "UPDATED", "AT", "REVISION"]
-    assert row.split()[:3] == [V1, NEW, "-"] and row.split()[-1] == "2"
-    assert header.index("DOMAIN") == row.index(NEW)
+    assert header.split() == ["KEY", "ORIGIN", "REV", "UPDATED", "BY"]
+    assert row.split() == [V1, NEW, "3", datetime.now(UTC).strftime("%Y-%m-%d"), "bob"]
+    assert header.index("ORIGIN") == row.index(NEW)
 
     listed = json.loads(cli(capsys, "mappings", "list", "--json", *base)[1])
-    assert [(m["key"], m["domain"], m["path"], m["revision"]) for m in listed] == [(V1, NEW, "", 2)]
+    assert [(m["key"], m["domain"], m["path"], m["revision"], m["skipped"]) for m in listed] == [(V1, NEW, "", 3, None)]
     got = json.loads(cli(capsys, "mappings", "get", "APPLICATION/vnd.example.v1+json", "--json", *base)[1])
     assert got["key"] == V1 and got["updatedBy"]
 
@@ -96,8 +105,20 @@ def test_put_list_get(capsys: pytest.CaptureFixture[str], base: list[str], ddb_c
     [
         (["v1", "--domain", "evil.example.com"], "outside the allowed origin suffixes"),
         (["v1", "--domain", API, "--path", "/Prod/"], "must start with '/'"),
-        (["v1", "--domain", "127.0.0.1:3000"], "must be a DNS name"),
+        (["v1", "--domain", "127.0.0.1"], "must be a DNS name without a port, not an IP address"),
+        (["v1", "--domain", f"https://{API}"], "must be a host name without a scheme (no https://)"),
         (["application/*", "--domain", API], "not a concrete media type"),
+        (["v1", "--domain", API, "--deprecated-at", "2026-06-01+02:00"], "not an ISO 8601 date"),
+        (["v1", "--domain", API, "--deprecated-at", "2026-06-01T12:00+02:00"], "has a UTC offset"),
+        (
+            ["v1", "--domain", API, "--deprecated-at", "2026-06-01", "--sunset-at", "2026-05-01"],
+            "sunset_at must come after",
+        ),
+        (["v1", "--domain", API, "--successor", "V1"], "successor names the version itself"),
+        (["v1", "--domain", API, "--info-url", "ftp://example.com/x"], "must be an absolute http(s) URL"),
+        (["v1", "--domain", API, "--canary-domain", API, "--canary-percent", "12.345"], "more than two decimals"),
+        (["v1", "--domain", API, "--canary-domain", API, "--canary-percent", "101"], "from 0 to 100"),
+        (["v1", "--domain", API, "--canary-domain", "https://x.example", "--canary-percent", "5"], "canary: domain"),
     ],
 )
 def test_put_refuses_what_the_router_would_refuse(
@@ -117,8 +138,10 @@ def test_put_with_allowed_suffix_and_local_origins(
                *base)[0] == 0  # fmt: skip
     monkeypatch.setenv("EDGE_ROUTER_ALLOWED_SUFFIXES", "example.org")
     assert cli(capsys, "mappings", "put", "v2", "--domain", "api.example.org", *base)[0] == 0
-    assert cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", *base)[0] == 1
-    assert cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", "--allow-local-origins", *base)[0] == 0
+    # The table is on a loopback endpoint (the local stack's case): loopback origins are accepted, as it routes them.
+    status, out, _ = cli(capsys, "mappings", "put", "v3", "--domain", "localhost:3001", "--path", "/Prod/v1", *base)
+    assert (status, out) == (0, "added: v3 -> localhost:3001/Prod/v1 (revision 1)\n")
+    assert cli(capsys, "mappings", "put", "v4", "--domain", "localhost", *base)[0] == 1  # a port is still required
 
 
 def test_get_unknown_key(capsys: pytest.CaptureFixture[str], base: list[str]) -> None:
@@ -150,7 +173,7 @@ def test_delete_confirmation_and_guards(
     assert list(raw_items(ddb_client, mapping_table)) == [V2]
 
     status, _, err = cli(capsys, "mappings", "delete", V2, "--yes", *base)
-    assert status == 1 and "is the last mapping" in err and "--force" in err
+    assert status == 1 and "it would delete the last mapping" in err and "--force" in err
     assert cli(capsys, "mappings", "delete", V2, "--yes", "--force", *base)[0] == 0
     assert raw_items(ddb_client, mapping_table) == {}
 
@@ -162,7 +185,7 @@ def test_delete_refuses_the_default_version_without_force(
     ddb_client.update_item(TableName=mapping_table, Key={"hk": {"S": V1}}, UpdateExpression="SET is_default = :t",
                            ExpressionAttributeValues={":t": {"BOOL": True}})  # fmt: skip
     status, _, err = cli(capsys, "mappings", "delete", V1, "--yes", *base)
-    assert status == 1 and "marked as the default version" in err
+    assert status == 1 and f"'{V1}' is the default version" in err
     # put keeps the mark; export carries it
     assert cli(capsys, "mappings", "put", V1, "--domain", NEW, *base)[0] == 0
     assert raw_items(ddb_client, mapping_table)[V1]["is_default"] == {"BOOL": True}
@@ -205,7 +228,7 @@ def test_export_import_round_trip_diff_dry_run_and_prune(
     assert items[V2]["dp"] == {"S": "/Stage/v2"} and items[V2]["revision"] == {"N": "2"}
     assert items["v3"]["updated_by"] == {"S": "bob"}
 
-    assert cli(capsys, "mappings", "import", str(edited), "--prune", *base)[0] == 0
+    assert cli(capsys, "mappings", "import", str(edited), "--prune", "--yes", *base)[0] == 0
     assert sorted(raw_items(ddb_client, mapping_table)) == [V2, "v3"]
     assert json.loads(cli(capsys, "mappings", "export", "--format", "json", *base)[1]) == document
 
@@ -255,7 +278,7 @@ def test_a_failed_later_chunk_reports_exactly_what_was_applied(
     error = caught.value
     assert error.applied == tuple(f"v{n:03}" for n in range(200))
     assert error.not_applied == tuple(f"v{n:03}" for n in range(200, 250))
-    assert "transaction 3 of 3 failed, 200 change(s) applied and 50 not" in error.message
+    assert "transaction 3 of 3 failed, 200 change(s) applied, 50 not applied" in error.message
     assert "'v220'" in error.message
     items = raw_items(ddb_client, mapping_table)
     assert len(items) == 201 and items["v220"]["dn"] == {"S": NEW}
@@ -378,32 +401,334 @@ def test_console_script_errors_are_one_line_without_traceback(
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "EDGE_ROUTER_TABLE": mapping_table,
     }
+    # AWS's own endpoint: botocore needs credentials to sign before it sends anything.
     result = console("mappings", "list", env=no_credentials)
     assert result.returncode == 1
     assert (
         result.stderr
         == "edge-router: error: no AWS credentials found: set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID\n"
     )
-    with_credentials = {**no_credentials, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-    result = console("mappings", "put", "v1", "--domain", "evil.example.com", env=with_credentials)
+    # A loopback endpoint (the local stack, DynamoDB Local) needs none: the tool supplies dummy ones.
+    local = {**no_credentials, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
+    result = console("mappings", "put", "v1", "--domain", "evil.example.com", env=local)
     assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
-    result = console("mappings", "list", "--json", env=with_credentials)
-    assert (result.returncode, json.loads(result.stdout)) == (0, [])
+    result = console("mappings", "list", "--json", env=local)
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "")
 
 
 def test_a_partial_import_is_reported_key_by_key_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     def failing(_args: argparse.Namespace) -> int:
-        raise PartialApplyError("conflict on 'v3'", ["v1", "v2"], ["v3"], 2, 2)
+        raise PartialApplyError("conflict on 'v3'", ["v1", "v2"], ["v3"], chunk=2, chunks=2)
 
-    assert guarded(failing)(argparse.Namespace()) == 1
+    args = argparse.Namespace(file="m.yaml", command_line=["edge-router", "mappings", "import", "m.yaml"])
+    assert guarded(failing)(args) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        "edge-router: error: transaction 2 of 2 failed, 2 change(s) applied and 1 not: conflict on 'v3'",
+        "edge-router: error: transaction 2 of 2 failed, 2 change(s) applied, 1 not applied: conflict on 'v3'",
         "  applied: v1",
         "  applied: v2",
         "  not applied: v3",
+        "Running the same import again is safe: it compares the file with the table again and writes only what is "
+        "still different (what was written shows as unchanged). To finish, run:",
+        "  edge-router mappings import m.yaml",
     ]
+
+
+# --- lifecycle and canary on put ----------------------------------------------------------------------------------
+
+
+def test_put_lifecycle_and_canary_options_keep_what_is_not_given(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str
+) -> None:
+    seed(capsys, base)
+    lifecycle = ["--deprecated-at", "2026-06-01", "--sunset-at", "2099-12-01T12:30", "--successor", V2.upper()]
+    status, out, _ = cli(capsys, "mappings", "put", V1, *lifecycle, "--info-url", "https://example.com/v1", *base)
+    assert status == 0
+    assert out == (
+        f"updated: {V1} -> {API}/Prod/v1 (revision 2; deprecated 2026-06-01, sunset 2099-12-01T12:30Z, "
+        f"successor {V2})\n"
+    )
+    item = raw_items(ddb_client, mapping_table)[V1]
+    assert (item["dn"], item["dp"]) == ({"S": API}, {"S": "/Prod/v1"})
+    assert (item["deprecated_at"], item["sunset_at"]) == ({"S": "2026-06-01T00:00:00Z"}, {"S": "2099-12-01T12:30:00Z"})
+    assert (item["successor"], item["info_url"]) == ({"S": V2}, {"S": "https://example.com/v1"})
+
+    status, out, _ = cli(capsys, "mappings", "put", V2, "--canary-domain", NEW, "--canary-path", "/Canary",
+                         "--canary-percent", "12.5", "--default", *base)  # fmt: skip
+    assert (status, out) == (0, f"updated: {V2} -> {API}/Prod/v2 (revision 2; default, canary 12.5% -> {NEW}/Canary)\n")
+    item = raw_items(ddb_client, mapping_table)[V2]
+    assert (item["canary_dn"], item["canary_dp"], item["canary_percent"]) == (
+        {"S": NEW},
+        {"S": "/Canary"},
+        {"N": "12.5"},
+    )
+    assert item["is_default"] == {"BOOL": True}
+
+    # one option changes one thing; '' clears one attribute; the --no-* options clear a group
+    assert cli(capsys, "mappings", "put", V2, "--canary-percent", "20", *base)[1].endswith(
+        f"canary 20% -> {NEW}/Canary)\n"
+    )
+    assert raw_items(ddb_client, mapping_table)[V2]["canary_percent"] == {"N": "20"}
+    assert cli(capsys, "mappings", "put", V2, "--canary-path", "", *base)[0] == 0
+    assert "canary_dp" not in raw_items(ddb_client, mapping_table)[V2]
+    assert cli(capsys, "mappings", "put", V1, "--info-url", "", *base)[0] == 0
+    assert "info_url" not in raw_items(ddb_client, mapping_table)[V1]
+    assert (
+        cli(capsys, "mappings", "put", V2, "--no-canary", *base)[1]
+        == f"updated: {V2} -> {API}/Prod/v2 (revision 5; default)\n"
+    )
+    assert (
+        cli(capsys, "mappings", "put", V1, "--no-deprecation", *base)[1]
+        == f"updated: {V1} -> {API}/Prod/v1 (revision 4)\n"
+    )
+    assert set(raw_items(ddb_client, mapping_table)[V1]) == {"hk", "dn", "dp", "updated_by", "updated_at", "revision"}
+    assert (
+        cli(capsys, "mappings", "put", V2, "--no-default", *base)[1] == f"updated: {V2} -> {API}/Prod/v2 (revision 6)\n"
+    )
+    assert "is_default" not in raw_items(ddb_client, mapping_table)[V2]
+
+    status, _, err = cli(capsys, "mappings", "put", V1, "--canary-percent", "5", *base)
+    assert (status, err) == (2, "edge-router: error: a canary needs --canary-domain and --canary-percent (this row "
+                                "has no canary yet)\n")  # fmt: skip
+    status, _, err = cli(capsys, "mappings", "put", "v9", "--path", "/x", *base)
+    assert status == 2 and "there is no mapping 'v9' yet: pass --domain" in err
+
+
+def test_only_one_default_and_the_move(capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any,
+                                      mapping_table: str, tmp_path: Path) -> None:  # fmt: skip
+    seed(capsys, base)
+    assert cli(capsys, "mappings", "put", V1, "--default", *base)[0] == 0
+    status, out, err = cli(capsys, "mappings", "put", V2, "--default", *base)
+    assert (status, out) == (1, "")
+    assert err == (
+        f"edge-router: error: refusing to write: '{V1}' is already the default version, so '{V2}' cannot be one too: "
+        f"move the mark with 'mappings put {V1} --no-default', then 'mappings put {V2} --default', or do both in one "
+        "import\n"
+    )
+    assert "is_default" not in raw_items(ddb_client, mapping_table)[V2]
+    # the move in one atomic import: the diff shows both marks
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(f"mappings:\n- {{key: {V1}, domain: {API}, path: /Prod/v1}}\n"
+                     f"- {{key: {V2}, domain: {API}, path: /Prod/v2, default: true}}\n")  # fmt: skip
+    status, out, _ = cli(capsys, "mappings", "import", str(moved), *base)
+    assert status == 0
+    assert out.splitlines()[:2] == [f"~ {V1}  default: yes -> no", f"~ {V2}  default: no -> yes"]
+    items = raw_items(ddb_client, mapping_table)
+    assert "is_default" not in items[V1] and items[V2]["is_default"] == {"BOOL": True}
+    # a file that makes another row the default while the current one is kept (no --prune) is refused whole
+    other = tmp_path / "other.yaml"
+    other.write_text(f"mappings:\n- {{key: v3, domain: {API}, default: true}}\n")
+    status, _, err = cli(capsys, "mappings", "import", str(other), *base)
+    assert status == 1 and f"'{V2}' is already the default version, so 'v3' cannot be one too" in err
+    assert "v3" not in raw_items(ddb_client, mapping_table)
+
+
+def test_successors_and_sunsets_that_the_router_could_not_honour_are_refused(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str
+) -> None:
+    seed(capsys, base)
+    status, _, err = cli(capsys, "mappings", "put", V1, "--successor", "v9", *base)
+    assert status == 1 and "the successor of 'application/vnd.example.v1+json', 'v9', is not a mapping" in err
+    assert cli(capsys, "mappings", "put", V2, "--sunset-at", "2020-01-01", *base)[0] == 0  # retiring v2: allowed
+    status, _, err = cli(capsys, "mappings", "put", V1, "--successor", V2, *base)
+    assert status == 1 and f"'{V2}', is itself past its sunset (2020-01-01T00:00:00Z)" in err
+    status, _, err = cli(capsys, "mappings", "put", V2, "--default", *base)
+    assert status == 1 and f"'{V2}' is past its sunset (2020-01-01T00:00:00Z), so it cannot be the default" in err
+    assert cli(capsys, "mappings", "put", V2, "--sunset-at", "", "--default", *base)[0] == 0
+    assert cli(capsys, "mappings", "put", V1, "--successor", V2, *base)[0] == 0
+    status, _, err = cli(capsys, "mappings", "delete", V2, "--yes", *base)
+    assert status == 1 and f"'{V2}' is the successor of '{V1}'" in err and f"'{V2}' is the default version" in err
+
+
+def test_list_get_export_and_import_carry_every_field(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path
+) -> None:
+    seed(capsys, base)
+    cli(capsys, "mappings", "put", V1, "--deprecated-at", "2026-06-01", "--sunset-at", "2099-01-01", "--successor",
+        V2, "--info-url", "https://example.com/v1", "--as", "arn:aws:sts::123456789012:assumed-role/Admin/alice",
+        *base)  # fmt: skip
+    cli(capsys, "mappings", "put", V2, "--default", "--canary-domain", NEW, "--canary-percent", "0.5", *base)
+    lines = cli(capsys, "mappings", "list", *base)[1].splitlines()
+    assert lines[1].split()[:3] == [V1, f"{API}/Prod/v1", "2"] and lines[1].endswith(" .../Admin/alice")
+    assert lines[2] == f"    deprecated 2026-06-01, sunset 2099-01-01, successor {V2}"
+    assert lines[4] == f"    default, canary 0.5% -> {NEW}"
+    assert max(map(len, lines)) <= 120
+    listed = {entry["key"]: entry for entry in json.loads(cli(capsys, "mappings", "list", "--json", *base)[1])}
+    assert listed[V1]["updatedBy"] == "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    assert (listed[V1]["deprecatedAt"], listed[V1]["sunsetAt"]) == ("2026-06-01T00:00:00Z", "2099-01-01T00:00:00Z")
+    assert listed[V2]["canary"] == {"domain": NEW, "path": "", "percent": 0.5} and listed[V2]["default"] is True
+    detail = cli(capsys, "mappings", "get", V1, *base)[1]
+    assert "updated     " in detail and "by arn:aws:sts::123456789012:assumed-role/Admin/alice" in detail
+
+    for name in ("all.yaml", "all.json"):
+        exported = tmp_path / name
+        assert cli(capsys, "mappings", "export", str(exported), *base)[0] == 0
+        status, out, _ = cli(capsys, "mappings", "import", str(exported), *base)
+        assert (status, out) == (0, "0 change(s): 0 added, 0 changed, 0 removed; 2 unchanged\n")
+    text = (
+        (tmp_path / "all.yaml").read_text().replace("percent: 0.5", "percent: 25").replace("2099-01-01", "2098-01-01")
+    )
+    (tmp_path / "edited.yaml").write_text(text)
+    status, out, _ = cli(capsys, "mappings", "import", str(tmp_path / "edited.yaml"), "--dry-run", *base)
+    assert out.splitlines() == [
+        f"~ {V1}  sunsetAt: 2099-01-01T00:00:00Z -> 2098-01-01T00:00:00Z",
+        f"~ {V2}  canary: 0.5% -> {NEW} -> 25% -> {NEW}",
+        "2 change(s): 0 added, 2 changed, 0 removed; 0 unchanged",
+        "dry run: nothing written",
+    ]
+
+
+# --- every way of deleting is guarded ----------------------------------------------------------------------------
+
+
+def test_an_import_that_deletes_everything_is_refused_then_confirmed(
+    capsys: pytest.CaptureFixture[str], base: list[str], tmp_path: Path, ddb_client: Any, mapping_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    seed(capsys, base)
+    cli(capsys, "mappings", "put", V1, "--default", *base)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("mappings: []\n")
+    status, out, err = cli(capsys, "mappings", "import", str(empty), "--prune", *base)
+    assert status == 1
+    assert out.splitlines()[-1] == "2 change(s): 0 added, 0 changed, 2 removed; 0 unchanged"
+    assert err == (
+        "edge-router: error: refusing to import: it would delete every mapping, and the router would then refuse "
+        f"every request; '{V1}' is the default version; pass --force to delete anyway\n"
+    )
+    assert len(raw_items(ddb_client, mapping_table)) == 2
+    # --force gets past the guards, but a destructive import still asks, like delete
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    status, _, err = cli(capsys, "mappings", "import", str(empty), "--prune", "--force", *base)
+    assert (status, err) == (2, "edge-router: error: refusing to delete 2 row(s) without --yes (not a terminal)\n")
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("n\n"))
+    status, out, err = cli(capsys, "mappings", "import", str(empty), "--prune", "--force", *base)
+    assert status == 1 and out.startswith(f"- {V1}") and err.endswith("[y/N] nothing written\n")
+    assert "deleting 2 row(s)?" in err
+    assert len(raw_items(ddb_client, mapping_table)) == 2
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("y\n"))
+    status, out, _ = cli(capsys, "mappings", "import", str(empty), "--prune", "--force", *base)
+    assert (status, out.splitlines()[-1]) == (0, "applied 2 change(s) in 1 transaction(s)")
+    assert raw_items(ddb_client, mapping_table) == {}
+
+
+def test_deleting_through_import_from_standard_input_needs_yes(
+    capsys: pytest.CaptureFixture[str], base: list[str], ddb_client: Any, mapping_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    seed(capsys, base)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"mappings: [{{key: {V2}, domain: {API}, path: /Prod/v2}}]"))
+    status, _, err = cli(capsys, "mappings", "import", "-", "--prune", *base)
+    assert status == 2 and "the file came from standard input, so there is no one to ask: pass --yes" in err
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"mappings: [{{key: {V2}, domain: {API}, path: /Prod/v2}}]"))
+    assert cli(capsys, "mappings", "import", "-", "--prune", "--yes", *base)[0] == 0
+    assert list(raw_items(ddb_client, mapping_table)) == [V2]
+
+
+# --- idempotent imports through a DynamoDB that loses answers ---------------------------------------------------
+
+
+class FlakyDynamoDB:
+    """A proxy in front of the emulator that can lose TransactWriteItems answers, as a network can.
+
+    ``drop``: forward the transaction (it commits) and close the connection without an answer, that many times.
+    ``swallow``: from that transaction on (1-based), never forward and never answer (the client times out).
+    Every transaction's ``ClientRequestToken`` is recorded in order.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.drop = 0
+        self.swallow: int | None = None
+        self.tokens: list[str] = []
+        proxy = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("X-Amz-Target", "").endswith(".TransactWriteItems"):
+                    proxy.tokens.append(json.loads(body).get("ClientRequestToken", ""))
+                    if proxy.swallow is not None and len(proxy.tokens) >= proxy.swallow:
+                        time.sleep(1.0)
+                        self.close_connection = True
+                        return
+                    if proxy.drop:
+                        proxy.drop -= 1
+                        requests.post(proxy.upstream, data=body, headers=dict(self.headers), timeout=10)
+                        self.close_connection = True
+                        return
+                answer = requests.post(proxy.upstream, data=body, headers=dict(self.headers), timeout=10)
+                send_simple(self, answer.status_code, [("Content-Type", answer.headers["Content-Type"])],
+                            answer.content)  # fmt: skip
+
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FlakyDynamoDB:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def flaky(dynamodb_endpoint: str) -> Iterator[FlakyDynamoDB]:
+    with FlakyDynamoDB(dynamodb_endpoint) as proxy:
+        yield proxy
+
+
+def test_a_transaction_whose_answer_was_lost_is_retried_with_its_token_and_reported_applied(
+    capsys: pytest.CaptureFixture[str], flaky: FlakyDynamoDB, mapping_table: str, tmp_path: Path, ddb_client: Any
+) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"mappings": [{"key": f"v{n:03}", "domain": API} for n in range(150)]}))
+    flaky.drop = 1  # the first chunk commits, and its answer never arrives
+    status, out, err = cli(capsys, "mappings", "import", str(path), "--table", mapping_table, "--region",
+                           "us-east-1", "--endpoint-url", flaky.url, "--timeout", "2")  # fmt: skip
+    assert (status, err) == (0, "")
+    assert out.splitlines()[-1] == "applied 150 change(s) in 2 transaction(s)"
+    first, retry, second = flaky.tokens
+    assert first == retry != second and len(first) == 36  # the retry is the same request under the same token
+    items = raw_items(ddb_client, mapping_table)
+    assert len(items) == 150 and {item["revision"]["N"] for item in items.values()} == {"1"}
+
+
+def test_an_unknown_outcome_is_reported_as_unknown_and_the_same_import_finishes_the_job(
+    capsys: pytest.CaptureFixture[str], flaky: FlakyDynamoDB, mapping_table: str, tmp_path: Path, ddb_client: Any
+) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump({"mappings": [{"key": f"v{n:03}", "domain": API} for n in range(250)]}))
+    command = ["mappings", "import", str(path), "--table", mapping_table, "--region", "us-east-1",
+               "--endpoint-url", flaky.url, "--timeout", "0.5"]  # fmt: skip
+    flaky.swallow = 2  # the second chunk's transaction never gets an answer
+    status, out, err = cli(capsys, *command)
+    assert status == 1 and out.splitlines()[-1].startswith("250 change(s): 250 added")
+    lines = err.splitlines()
+    assert lines[0].startswith(
+        "edge-router: error: transaction 2 of 3 did not finish, 100 change(s) applied, 100 unknown, 50 not applied: "
+        "outcome unknown after 3 attempt(s): cannot reach"
+    )
+    assert lines[1:101] == [f"  applied: v{n:03}" for n in range(100)]
+    assert lines[101:201] == [f"  unknown: v{n:03}" for n in range(100, 200)]
+    assert lines[201:251] == [f"  not applied: v{n:03}" for n in range(200, 250)]
+    assert "may or may not have written the 'unknown' changes" in lines[251]
+    assert lines[-1] == "  " + shlex.join(["edge-router", *command])
+    assert len(set(flaky.tokens[1:])) == 1 and len(flaky.tokens) == 4  # chunk 2: three attempts, one token
+    assert len(raw_items(ddb_client, mapping_table)) == 100
+
+    flaky.swallow = None  # the network is back: the printed command, run again, is safe and finishes the job
+    status, out, _ = cli(capsys, *shlex.split(lines[-1])[1:])
+    assert status == 0
+    assert out.splitlines()[-2:] == [
+        "150 change(s): 150 added, 0 changed, 0 removed; 100 unchanged",
+        "applied 150 change(s) in 2 transaction(s)",
+    ]
+    assert len(raw_items(ddb_client, mapping_table)) == 250
+    status, out, _ = cli(capsys, *command)
+    assert (status, out) == (0, "0 change(s): 0 added, 0 changed, 0 removed; 250 unchanged\n")

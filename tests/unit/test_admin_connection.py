@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from edge_router.admin.connection import actor, add_connection_options, origin_rules, table_from_stack, table_target
+from edge_router.admin.connection import (
+    actor,
+    add_connection_options,
+    connect,
+    origin_rules,
+    table_from_stack,
+    table_target,
+)
 from edge_router.admin.errors import AdminError, UsageError
 
 
@@ -31,12 +39,51 @@ def test_options_win_over_environment() -> None:
     [
         (["--region", "us-east-1"], "no table"),
         (["--table", "t", "--stack", "s", "--region", "us-east-1"], "not both"),
-        (["--table", "t", "--region", "us-east-1", "--timeout", "0"], "--timeout must be positive"),
+        *(
+            (["--table", "ttt", "--region", "us-east-1", f"--timeout={value}"], "--timeout must be a number of seconds")
+            for value in ("0", "-1", "nan", "inf", "-inf", "301")
+        ),
+        (["--table", "t", "--region", "us-east-1"], "'t' is not a DynamoDB table name"),
+        (["--table", "ttt", "--region", "bad region"], "region 'bad region' is not a region name"),
+        (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "notaurl"], "must be an http:// or https://"),
+        (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "ftp://h"], "must be an http:// or https://"),
+        (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "http://[::1"], "not a URL: Invalid IPv6 URL"),
+        (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "http://h:99999"], "not a URL: Port out of"),
+        (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "http://"], "must be an http:// or https://"),
     ],
 )
 def test_usage_errors(args: list[str], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         table_target(parse(*args), {})
+
+
+def test_a_bad_endpoint_from_the_environment_names_the_variable() -> None:
+    with pytest.raises(UsageError, match="AWS_ENDPOINT_URL_DYNAMODB 'notaurl' must be"):
+        table_target(parse("--table", "ttt", "--region", "us-east-1"), {"AWS_ENDPOINT_URL_DYNAMODB": "notaurl"})
+    target = table_target(parse("--table", "ttt", "--region", "us-east-1"), {"AWS_ENDPOINT_URL": "http://[::1]:8000"})
+    assert target.endpoint_url == "http://[::1]:8000"
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"])
+def test_a_loopback_endpoint_gets_dummy_credentials_and_local_origins(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    target, rules = connect(parse("--table", "ttt", "--region", "us-east-1", "--endpoint-url", endpoint), {})
+    assert target.endpoint_url == endpoint and rules.allow_local
+    assert (os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]) == ("local", "local")
+
+
+def test_real_credentials_are_kept_and_remote_endpoints_get_no_local_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "mine")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    url = "https://dynamodb.eu-west-1.amazonaws.com"
+    _target, rules = connect(parse("--table", "ttt", "--region", "eu-west-1", "--endpoint-url", url), {})
+    assert not rules.allow_local
+    assert "AWS_SECRET_ACCESS_KEY" not in os.environ
+    _target, rules = connect(parse("--table", "ttt", "--region", "us-east-1", "--endpoint-url", "http://[::1]:1"), {})
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "mine" and rules.allow_local
 
 
 def test_origin_rules_sources() -> None:

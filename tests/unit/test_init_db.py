@@ -23,8 +23,8 @@ def run(event: Any, remaining_ms: int = 60_000) -> None:
 @pytest.mark.parametrize(
     ("rows", "reason"),
     [
-        (mappings(v1="application/*"), "Mappings[0]: key 'application/*' is not a concrete media type"),
-        (mappings(v2="has space"), "Mappings[1]: key 'has space' must be visible ASCII"),
+        (mappings(v1="application/*"), "Mappings[0]: row 'application/*': key 'application/*' is not a concrete"),
+        (mappings(v2="has space"), "Mappings[1]: row 'has space': key 'has space' must be visible ASCII"),
         (mappings(dn="evil.example.com"), "outside the allowed origin suffixes"),
         (mappings(dn="127.0.0.1:9000"), "must be a DNS name without a port"),
         ([{"hk": "v1", "dn": API, "dp": "/Prod/v1/"}], "must start with '/', not end with '/'"),
