@@ -31,8 +31,7 @@ from ..problems import reason_phrase
 from ..validator import is_disallowed, validate_response_output, validate_result
 from .edge_cache import CachePolicy, EdgeCache, Key, edge_ttl
 from .http import HOP_BY_HOP, connection_tokens
-from .origin import OriginError, OriginPool, OriginResponse, Target
-from .server import Connection, LeanServer, Request, RequestError
+from .origin import Target
 
 VIA = "1.1 local (edge-router CloudFront emulator)"
 """Real CloudFront says ``1.1 <id>.cloudfront.net (CloudFront)`` to the viewer and ``2.0 ...`` to the origin."""
@@ -412,115 +411,4 @@ def _unframed(lines: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in lines if name.lower() not in ("content-length", "transfer-encoding")]
 
 
-class EdgeApp:
-    """The viewer-facing side: reads each request, runs the pipeline, talks to the origin, writes the answer."""
-
-    def __init__(self, cloudfront: CloudFront, pool: OriginPool | None = None) -> None:
-        self.cloudfront = cloudfront
-        self.pool = pool or OriginPool()
-
-    def reject(self, connection: Connection, error: RequestError) -> None:
-        self._send(connection, cf_error(error.status, "Error from cloudfront", error.message, close=True), False)
-
-    def _send(self, connection: Connection, answer: Answer, head_only: bool) -> None:
-        extra = [("Via", VIA), *([("Connection", "close")] if answer.close else [])]
-        reason = answer.reason or reason_phrase(answer.status)
-        connection.send(answer.status, reason, [*answer.headers, *extra], answer.body, head_only=head_only)
-
-    def handle(self, connection: Connection, request: Request) -> bool:
-        head_only = request.method == "HEAD"
-        viewer = ViewerRequest(request.method, request.target, request.headers, None, connection.client_ip)
-        refused = front_door(viewer, folded=request.folded)
-        if refused is not None:
-            self._send(connection, refused, head_only)
-            return False
-        try:
-            body = connection.read_body(request)
-        except RequestError as error:
-            self.reject(connection, error)
-            return False
-        if body is not None:
-            viewer = ViewerRequest(request.method, request.target, request.headers, body, connection.client_ip)
-        decision = self.cloudfront.serve(viewer)
-        if isinstance(decision, Answer):
-            self._send(connection, decision, head_only)
-            return request.keep_alive and not decision.close
-        return self._forward(connection, decision, head_only) and request.keep_alive
-
-    def _forward(self, connection: Connection, call: OriginCall, head_only: bool) -> bool:
-        try:
-            upstream = self.pool.request(
-                call.target,
-                call.method,
-                call.path,
-                call.headers,
-                call.body,
-                read_timeout=call.read_timeout,
-                keepalive_timeout=call.keepalive_timeout,
-            )
-        except OriginError as error:
-            # CloudFront: origin unreachable -> 502, no answer within the read timeout -> 504. The origin-response
-            # function does not run (there is no origin response), and the error is not cached here.
-            status = 504 if error.timeout else 502
-            self._send(connection, cf_error(status, "Error from cloudfront", f"The origin failed: {error}."), head_only)
-            return True
-        head = self.cloudfront.respond(call, upstream.status, upstream.reason, upstream.headers)
-        if isinstance(head, Answer):
-            upstream.close()
-            self._send(connection, head, head_only)
-            return True
-        if head.body is not None:
-            upstream.close()  # the function replaced the body: the origin's is not read
-            self.cloudfront.store(call, head, head.body)
-            self._send(connection, Answer(head.status, [*head.headers, _MISS], head.body, head.reason), head_only)
-            return True
-        return self._stream(connection, call, head, upstream, head_only)
-
-    def _stream(
-        self, connection: Connection, call: OriginCall, head: ResponseHead, upstream: OriginResponse, head_only: bool
-    ) -> bool:
-        """Pass the origin's body on as it arrives (one write when it is small), keeping a copy to cache."""
-        headers = [*head.headers, ("Via", VIA), _MISS]
-        keep = self.cloudfront.cacheable(call, head)
-        limit = self.cloudfront.cache.max_entry_bytes if self.cloudfront.cache is not None else 0
-        try:
-            if not upstream.has_body or (upstream.length is not None and upstream.length <= STREAM_CHUNK):
-                body = upstream.read_all()
-                if keep:  # stored before the viewer has it, so its next request can already hit
-                    self.cloudfront.store(call, head, body)
-                if head_only and upstream.length is not None:  # the origin's length describes the GET body
-                    framing = [("Content-Length", str(upstream.length))]
-                    connection.write(Connection.head(head.status, head.reason, [*headers, *framing]))
-                else:
-                    connection.send(head.status, head.reason, headers, body, head_only=head_only)
-                return True
-            chunked = upstream.length is None
-            framing = [("Transfer-Encoding", "chunked")] if chunked else [("Content-Length", str(upstream.length))]
-            connection.write(Connection.head(head.status, head.reason, [*headers, *framing]))
-            kept: list[bytes] | None = [] if keep else None
-            size = 0
-            for chunk in upstream.chunks(STREAM_CHUNK):
-                if head_only:
-                    continue
-                connection.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                if kept is not None:
-                    size += len(chunk)
-                    kept = kept if size <= limit else None
-                    if kept is not None:
-                        kept.append(chunk)
-            if chunked and not head_only:
-                connection.write(b"0\r\n\r\n")
-        except OriginError:
-            upstream.close()
-            return False  # the answer is cut short: the viewer sees the connection close, as behind CloudFront
-        if kept is not None:
-            self.cloudfront.store(call, head, b"".join(kept))
-        return True
-
-
-_MISS = ("X-Cache", "Miss from cloudfront")
-
-
-def start_server(cloudfront: CloudFront, host: str, port: int) -> LeanServer:
-    """Bind the viewer-facing server (``PortInUseError`` names ``--port``); call ``serve_in_thread`` to run it."""
-    return LeanServer(host, port, EdgeApp(cloudfront), "--port")
+MISS = ("X-Cache", "Miss from cloudfront")

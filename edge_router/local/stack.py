@@ -26,7 +26,6 @@ from ..mapping import LOCAL_ORIGINS_ENV, is_loopback_host
 from .apigateway import TemplateError, load_template
 from .apiprocess import ApiGatewayProcess
 from .cloudfront import CloudFront
-from .cloudfront import start_server as start_edge_server
 from .distribution import Distribution
 from .dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, use_local_credentials
 from .edge_cache import CachePolicy, EdgeCache
@@ -34,7 +33,8 @@ from .functionlog import FunctionOutput
 from .http import PortInUseError, serve_in_thread
 from .persistence import TableFile
 from .seeding import SeedMapping, seed
-from .server import LeanServer
+from .server import EdgeServer
+from .server import start_server as start_edge_server
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 V1 = "application/vnd.example.v1+json"
@@ -116,10 +116,10 @@ class LocalStack:
     cache: EdgeCache = field(default_factory=EdgeCache)
     loaded_rows: int | None = None
     """Rows read from the table file at start (``None``: no file was there, or no file was asked for)."""
-    _servers: list[tuple[LeanServer, threading.Thread]] = field(default_factory=list, repr=False)
+    _servers: list[tuple[EdgeServer, threading.Thread]] = field(default_factory=list, repr=False)
     _dynamodb: EmbeddedDynamoDB | None = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
-    _edge: LeanServer | None = field(default=None, repr=False)
+    _edge: EdgeServer | None = field(default=None, repr=False)
     _api: ApiGatewayProcess | None = field(default=None, repr=False)
     _table_file: TableFile | None = field(default=None, repr=False)
     _output: FunctionOutput | None = field(default=None, repr=False)

@@ -19,9 +19,10 @@ import pytest
 import requests
 
 from edge_router import config
-from edge_router.local.cloudfront import CloudFront, start_server
+from edge_router.local.cloudfront import CloudFront
 from edge_router.local.dynamodb import dynamodb_client
 from edge_router.local.http import PortInUseError, bind, read_body, send_simple, serve_in_thread
+from edge_router.local.server import start_server
 from edge_router.local.stack import LocalStack, StackOptions
 
 pytestmark = pytest.mark.e2e
