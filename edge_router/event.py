@@ -75,12 +75,3 @@ def _first_value(entries: Any) -> str | None:
         value = entries[0].get("value")
         return value if isinstance(value, str) else None
     return None
-
-
-def request_view(event: Any) -> dict[str, Any] | None:
-    """``Records[0].cf.request`` if it is a dict, else ``None`` (for validation of whatever came in)."""
-    try:
-        request = event["Records"][0]["cf"]["request"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    return request if isinstance(request, dict) else None

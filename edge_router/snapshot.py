@@ -88,15 +88,12 @@ class RowMemo:
     def __init__(self) -> None:
         self._results: dict[tuple[Any, ...], VersionMapping | str] = {}
 
-    def validate(self, rows: Iterable[Mapping[str, Any] | MappingError], rules: OriginRules) -> list[Any]:
+    def validate(self, rows: Iterable[Mapping[str, Any]], rules: OriginRules) -> list[Any]:
         """Each row as a ``VersionMapping``, or the reason it was skipped (a string)."""
         previous = self._results
         current: dict[tuple[Any, ...], VersionMapping | str] = {}
         results: list[VersionMapping | str] = []
         for row in rows:
-            if isinstance(row, MappingError):
-                results.append(row.message)
-                continue
             identity = (*[row.get(name) for name in ROW_ATTRIBUTES], row.get("updated_at"))
             try:
                 outcome = current.get(identity) or previous.get(identity)
@@ -195,14 +192,14 @@ def _check_successors(mappings: Mapping[str, VersionMapping], warnings: list[str
 
 
 def build_snapshot(
-    rows: Iterable[Mapping[str, Any] | MappingError],
+    rows: Iterable[Mapping[str, Any]],
     rules: OriginRules,
     *,
     loaded_at: float,
     region: str = "",
     memo: RowMemo | None = None,
 ) -> Snapshot:
-    """Validate rows into a snapshot. Invalid rows (or rows that failed to deserialise) are skipped, with reasons.
+    """Validate rows into a snapshot. Invalid rows are skipped, with reasons.
 
     Two rows whose keys normalise to the same value are one version: the row in normal form wins, then the one
     written last, then the first in key order; the warning names the row that was skipped and why.

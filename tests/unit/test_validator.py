@@ -8,24 +8,30 @@ from typing import Any
 
 import pytest
 
-from edge_router.mapping import Origin
+from edge_router import config
 from edge_router.problems import problem_response
-from edge_router.rewrite import rewrite_request
 from edge_router.validator import validate_response_output, validate_result
 from tests.conftest import load_event
-from tests.helpers import API
+from tests.helpers import API, SETTINGS, V1, FakeSource, make_router
 
-ORIGINAL = load_event("origin-request")["Records"][0]["cf"]["request"]
+EVENT = load_event("origin-request")
+EVENT["Records"][0]["cf"]["request"]["origin"]["custom"]["customHeaders"] = config.custom_headers_for(SETTINGS)
+EVENT["Records"][0]["cf"]["request"]["headers"]["accept"] = [{"key": "Accept", "value": V1}]
+ORIGINAL = EVENT["Records"][0]["cf"]["request"]
 
 
-def routed() -> dict[str, Any]:
-    return rewrite_request(copy.deepcopy(ORIGINAL), Origin(API, "/Prod/v1"))
+def routed(domain: str = API, *, local: bool = False) -> dict[str, Any]:
+    """What the router returns for the documented event, routed to ``domain``."""
+    harness = make_router(FakeSource(rows=[{"hk": V1, "dn": domain, "dp": "/Prod/v1"}]), allow_local_origins=local)
+    result: dict[str, Any] = harness.router.handle(copy.deepcopy(EVENT))
+    assert "origin" in result, result
+    return result
 
 
 def test_valid_outputs() -> None:
     assert validate_result(ORIGINAL, routed()) == []
     assert validate_result(ORIGINAL, problem_response(403, "unknown-version", "no")) == []
-    local = rewrite_request(copy.deepcopy(ORIGINAL), Origin("127.0.0.1", "/Prod/v1", 3000, "http"))
+    local = routed("127.0.0.1:3000", local=True)
     assert validate_result(ORIGINAL, local, allow_local_origins=True) == []
     assert validate_result(ORIGINAL, local) != []
 
