@@ -40,6 +40,7 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 V1 = "application/vnd.example.v1+json"
 V2 = "application/vnd.example.v2+json"
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_DYNAMODB"
+LOCAL_METRICS_NAMESPACE = "EdgeRouter/local"
 UNKNOWN = "application/vnd.example.v99+json"
 """scripts/smoke.sh's default value for the unknown-version check."""
 
@@ -89,6 +90,9 @@ class StackOptions:
             # The deployed stack passes the cache behaviour's DefaultTTL too, so the origin-response function can
             # cap responses that carry no Cache-Control of their own.
             config.EDGE_DEFAULT_TTL: str(policy.default_ttl),
+            # As the template with UsageMetrics=true (EdgeRouter/<stack name>): local log lines carry the same
+            # metrics block, and `edge-router usage --local` reads them like CloudWatch's.
+            config.METRICS_NAMESPACE: LOCAL_METRICS_NAMESPACE,
         }
 
 

@@ -36,6 +36,10 @@ def test_usage_adds_up_the_requests_the_local_stack_served(
     log.write_text(capsys.readouterr().out)
     requests_logged = [line for line in log.read_text().splitlines() if json.loads(line).get("msg") == "request"]
     assert len(requests_logged) == 7
+    # As deployed with UsageMetrics=true, every request line carries the metrics block, under EdgeRouter/local.
+    for line in requests_logged:
+        (directive,) = json.loads(line)["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "EdgeRouter/local"
 
     result = subprocess.run(
         [str(EDGE_ROUTER), "usage", "--log-file", str(log)], capture_output=True, text=True, timeout=60, check=False
@@ -58,7 +62,7 @@ def test_usage_adds_up_the_requests_the_local_stack_served(
             row = LAST_SEEN.sub("", row)
         assert row.split() == cells
     assert lines.index(rows[V1]) < lines.index(rows["(none)"]) < lines.index(rows[V2])  # most requests first
-    assert f"read {log}: 7 request lines in the window" in " ".join(result.stdout.split())
+    assert f"read {log}: 7 request lines in the window (7 with metrics)" in " ".join(result.stdout.split())
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
