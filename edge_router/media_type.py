@@ -168,9 +168,12 @@ def parse_accept(value: str) -> tuple[MediaRange, ...]:
 def normalize_media_type(value: str) -> str | None:
     """Canonical ``type/subtype[;name=value]`` for a concrete media type; ``None`` if it is not one.
 
-    Used for mapping keys so that ``application/vnd.example+json; Version=2`` in the table matches the form
-    ``MediaRange.lookup_keys`` produces.
+    Used for mapping keys so that ``application/vnd.example+json; Version=2`` in the table matches the key a request
+    range selects (``type/subtype;name=value``, lowercased).
     """
+    if ";" not in value:  # the common key: an essence alone (one regex per part, no parameter parsing)
+        essence = _parse_essence(value)
+        return None if essence is None or "*" in essence else "/".join(essence)
     pieces = split_outside_quotes(value, ";")
     essence = _parse_essence(pieces[0])
     params = parse_parameters(pieces[1:])

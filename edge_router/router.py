@@ -9,9 +9,11 @@ become HTTP answers.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii as json_string
 from typing import Any
 
@@ -35,6 +37,23 @@ _SHOWN_SETTINGS = tuple(name for name in SETTINGS if name not in SECRET_SETTINGS
 
 StoreFactory = Callable[[RouterConfig, tuple[str, ...]], MappingSource]
 HeaderValues = Callable[[str], list[str]]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a refresh builds its rows and snapshot.
+
+    A refresh allocates tens of thousands of long-lived, acyclic objects (rows, mappings, indexes); the collector
+    would scan them again and again as they pile up, which made a 10,000-row refresh a quarter slower, and
+    superlinear in rows. Collection resumes as soon as the snapshot is built.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def memo_key(values: HeaderValues, names: tuple[str, ...]) -> Any:
@@ -202,13 +221,14 @@ class Router:
 
         def load(deadline: float, previous: Snapshot | None) -> Snapshot:
             # The cache's deadline is on the router's clock; the store keeps its own (real time, even in tests).
-            read = store.read_all(deadline=store.clock() + (deadline - self._clock()))
-            if read.unchanged and previous is not None:
-                snapshot = previous.reloaded(self._clock(), read.region)
-            else:
-                snapshot = build_snapshot(
-                    read.rows, config.origin_rules, loaded_at=self._clock(), region=read.region, memo=memo
-                )
+            with collector_paused():
+                read = store.read_all(deadline=store.clock() + (deadline - self._clock()))
+                if read.unchanged and previous is not None:
+                    snapshot = previous.reloaded(self._clock(), read.region)
+                else:
+                    snapshot = build_snapshot(
+                        read.rows, config.origin_rules, loaded_at=self._clock(), region=read.region, memo=memo
+                    )
             self._log_load(config, snapshot, pages=read.pages, unchanged=read.unchanged and previous is not None)
             return snapshot
 

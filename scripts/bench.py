@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import logging
 import os
 import random
 import subprocess
@@ -474,6 +475,7 @@ def main() -> int:
     bursts, size = (10, 300) if args.quick else (30, 500)
     print(f"edge-router benchmarks (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     use_local_credentials()  # the replayed and embedded DynamoDB accept any
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the embedded DynamoDB logs every request otherwise
     # Line-buffered, as the Lambda runtime's stdout: every log line is one write, for ours and the floor alike.
     with open(os.devnull, "w", buffering=1) as sink:
         section_floor(sink, bursts, size)
