@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """What each Lambda artifact ships, derived from template.yaml and the code, and the check that it ships just that.
 
-An artifact is built per ``CodeUri`` folder (``edge_router/``, ``init_db/``, ``backends/``). Its entry points are the
-``Handler`` modules of the template's functions with that ``CodeUri``; what it ships of this repository is those
-entry points plus the static import closure of ``edge_router`` modules they reach (``import`` and ``from ... import``
-at module or function level, relative imports included, ``if TYPE_CHECKING:`` blocks left out, every parent package's
-``__init__.py`` added). Third-party packages come from the artifact's requirements file, installed by deploy/Makefile;
-the check also fails when an installed requirement is imported by nothing else in the artifact.
+An artifact is built per function (logical ID), not per ``CodeUri`` folder: the two edge functions share
+``edge_router/`` yet the origin-response one imports a few modules of it and no third-party package. A function's
+entry point is its ``Handler`` module (an ``edge_router`` module, or a top-level script of its ``CodeUri``); what its
+artifact ships of this repository is that entry point plus the static import closure of ``edge_router`` modules it
+reaches (``import`` and ``from ... import`` at module or function level, relative imports included,
+``if TYPE_CHECKING:`` blocks left out, every parent package's ``__init__.py`` added). Third-party packages come from
+the function's requirements file (``REQUIREMENTS``), installed by deploy/Makefile; the check also fails when an
+installed requirement is imported by nothing else in the artifact.
 
     artifact.py functions CODEURI          the template's functions built from CODEURI, one logical ID a line
-    artifact.py files CODEURI              the repository files the artifact ships, one path a line
-    artifact.py copy CODEURI DEST          copy them into DEST (deploy/Makefile's recipes)
+    artifact.py files FUNCTION             the repository files FUNCTION's artifact ships, one path a line
+    artifact.py copy FUNCTION DEST         copy them into DEST (deploy/Makefile's recipes)
     artifact.py check BUILD_DIR [--bytecode] [--import-python PY]
-                                           every built artifact holds exactly that, nothing else, nothing less
+                                           every function's built artifact holds exactly its own files and
+                                           requirements, nothing else, nothing less
 
 Needs only the standard library (``sam build`` may run it with any Python 3): the template is read with a small
 scanner of its block-style ``Resources`` section, which tests/unit/test_artifact.py compares with a real YAML parse.
@@ -42,10 +45,15 @@ LAMBDA_TASK_ROOT = "/var/task"
 """Where Lambda unpacks the code: the bytecode records paths under it, so tracebacks name the deployed file."""
 
 REQUIREMENTS = {
-    "edge_router/": ROOT / "deploy" / "requirements-edge.txt",
-    "init_db/": ROOT / "deploy" / "requirements-init-db.txt",
+    "EdgeRouterFunction": ROOT / "deploy" / "requirements-edge.txt",
+    "InitDbFunction": ROOT / "deploy" / "requirements-init-db.txt",
 }
-"""Third-party requirements per artifact (deploy/Makefile installs the same files); no entry means none."""
+"""Third-party requirements per function (deploy/Makefile's recipes install the same files); no entry means none.
+
+Keyed by function, not by ``CodeUri``: EdgeResponseFunction is built from the router's folder but needs none of its
+packages. The mapping is stated rather than inferred from the code's imports because requirements are installed with
+``--no-deps``, so a file also pins what its packages import (init_db's urllib3, idna ...), which no closure shows.
+"""
 
 _RESOURCE = re.compile(r"^  ([A-Za-z0-9]+):\s*(?:#.*)?$")
 _PROPERTY = re.compile(r"^(\s+)([A-Za-z0-9]+):\s*(.*?)\s*$")
@@ -115,13 +123,20 @@ def serverless_functions(template_text: str) -> list[Function]:
     return found
 
 
-def functions_for(code_uri: str, template_text: str | None = None) -> list[Function]:
-    """The functions built from ``code_uri``; an error when there is none."""
-    text = TEMPLATE.read_text() if template_text is None else template_text
-    functions = [f for f in serverless_functions(text) if f.code_uri == code_uri]
+def functions_for(code_uri: str) -> list[Function]:
+    """The functions built from ``code_uri`` (check-template.sh's edge functions); an error when there is none."""
+    functions = [f for f in serverless_functions(TEMPLATE.read_text()) if f.code_uri == code_uri]
     if not functions:
         raise ArtifactError(f"no function in template.yaml has CodeUri {code_uri}")
     return functions
+
+
+def function_named(logical_id: str) -> Function:
+    """The template's function ``logical_id``; an error when there is none."""
+    for function in serverless_functions(TEMPLATE.read_text()):
+        if function.logical_id == logical_id:
+            return function
+    raise ArtifactError(f"template.yaml has no function {logical_id}")
 
 
 # ------------------------------------------------------------------------------------------------ the import closure
@@ -236,36 +251,34 @@ def closure(entry_modules: Iterable[str], entry_files: Iterable[Path] = (), root
 
 @dataclass(frozen=True)
 class Plan:
-    """The repository files one artifact ships: ``{artifact path: repository path}``."""
+    """What one function's artifact ships: repository files ``{artifact path: repository path}``, requirements."""
 
-    code_uri: str
     files: dict[str, Path]
-    entry_modules: tuple[str, ...]
+    requirements: Path | None
 
 
-def plan(code_uri: str, template_text: str | None = None, root: Path = ROOT) -> Plan:
-    """What the artifact built from ``code_uri`` ships of this repository."""
-    functions = functions_for(code_uri, template_text)
-    modules = sorted({f.entry_module for f in functions})
-    package_entries = [m for m in modules if m == PACKAGE or m.startswith(PACKAGE + ".")]
+def plan(function: Function, root: Path = ROOT) -> Plan:
+    """What ``function``'s artifact ships: its entry point's closure of this repository, its requirements file."""
+    module = function.entry_module
     scripts: dict[str, Path] = {}
-    for module in modules:
-        if module in package_entries:
-            continue
-        if "." in module:
-            raise ArtifactError(f"handler module {module} of CodeUri {code_uri} is neither top-level nor {PACKAGE}")
-        script = root / code_uri / f"{module}.py"
+    if _ours(module):
+        package_entries = [module]
+    elif "." in module:
+        raise ArtifactError(f"handler module {module} of {function.logical_id} is neither top-level nor {PACKAGE}")
+    else:
+        package_entries = []
+        script = root / function.code_uri / f"{module}.py"
         if not script.is_file():
             raise ArtifactError(f"handler module {module}: {script.relative_to(root)} does not exist")
         scripts[f"{module}.py"] = script
     files = {str(path): root / path for path in closure(package_entries, scripts.values(), root)}
     files.update(scripts)
-    return Plan(code_uri, dict(sorted(files.items())), tuple(modules))
+    return Plan(dict(sorted(files.items())), REQUIREMENTS.get(function.logical_id))
 
 
-def copy(code_uri: str, dest: Path) -> None:
-    """Copy the artifact's repository files into ``dest`` (which may already hold installed packages)."""
-    for relative, source in plan(code_uri).files.items():
+def copy(logical_id: str, dest: Path) -> None:
+    """Copy the function's repository files into ``dest`` (which may already hold installed packages)."""
+    for relative, source in plan(function_named(logical_id)).files.items():
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
@@ -353,10 +366,10 @@ def _bytecode_problems(artifact: Path, relative: str) -> list[str]:
     return problems
 
 
-def check_artifact(artifact: Path, code_uri: str, *, bytecode: bool, template_text: str | None = None) -> list[str]:
-    """Everything wrong with one built artifact (empty when it holds exactly what it should)."""
-    shipped = plan(code_uri, template_text)
-    wanted_projects = requirement_names(REQUIREMENTS.get(code_uri))
+def check_artifact(artifact: Path, function: Function, *, bytecode: bool) -> list[str]:
+    """Everything wrong with ``function``'s built artifact (empty when it holds exactly what it should)."""
+    shipped = plan(function)
+    wanted_projects = requirement_names(shipped.requirements)
     installed = _installed(artifact)
     problems = []
     if set(installed) != wanted_projects:
@@ -426,9 +439,7 @@ def check_build(build_dir: Path, *, bytecode: bool, import_python: str | None) -
         if not artifact.is_dir():
             problems.append(f"{function.logical_id}: not built ({artifact} is missing)")
             continue
-        problems += [
-            f"{function.logical_id}: {p}" for p in check_artifact(artifact, function.code_uri, bytecode=bytecode)
-        ]
+        problems += [f"{function.logical_id}: {p}" for p in check_artifact(artifact, function, bytecode=bytecode)]
         if import_python:
             failure = check_imports(artifact, [function.entry_module], import_python)
             if failure:
@@ -444,12 +455,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     functions = commands.add_parser("functions", help="the functions built from CODEURI")
     functions.add_argument("code_uri")
-    files = commands.add_parser("files", help="the repository files an artifact ships")
-    files.add_argument("code_uri")
-    copying = commands.add_parser("copy", help="copy an artifact's repository files into DEST")
-    copying.add_argument("code_uri")
+    files = commands.add_parser("files", help="the repository files FUNCTION's artifact ships")
+    files.add_argument("function", help="a logical ID of template.yaml")
+    copying = commands.add_parser("copy", help="copy FUNCTION's repository files into DEST")
+    copying.add_argument("function", help="a logical ID of template.yaml")
     copying.add_argument("dest", type=Path)
-    checking = commands.add_parser("check", help="check every built artifact")
+    checking = commands.add_parser("check", help="check every function's built artifact")
     checking.add_argument("build_dir", type=Path)
     checking.add_argument(
         "--bytecode",
@@ -462,9 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "functions":
             print("\n".join(f.logical_id for f in functions_for(args.code_uri)))
         elif args.command == "files":
-            print("\n".join(plan(args.code_uri).files))
+            print("\n".join(plan(function_named(args.function)).files))
         elif args.command == "copy":
-            copy(args.code_uri, args.dest)
+            copy(args.function, args.dest)
         else:
             problems = check_build(args.build_dir, bytecode=args.bytecode, import_python=args.import_python)
             for problem in problems:
@@ -473,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             what = "with" if args.bytecode else "without"
             print(
-                f"every artifact holds exactly its entry points, their imports and requirements ({what} bytecode "
+                f"every artifact holds exactly its entry point, its imports and requirements ({what} bytecode "
                 f"for {sys.implementation.cache_tag})"
             )
     except (ArtifactError, OSError, SyntaxError) as error:

@@ -50,7 +50,7 @@ echo "== sam build (makefile builds: Lambda-platform wheels, no Docker, no local
 rm -rf "$BUILD_DIR"
 SAM_CLI_TELEMETRY=0 "$SAM" build --region us-east-1
 
-echo "== artifact contents: entry points, their edge_router imports, the pinned requirements, bytecode"
+echo "== artifact contents, per function: its entry point, its edge_router imports, its pinned requirements, bytecode"
 # The same python3.13 the build compiled with (deploy/Makefile finds it); without one the artifacts ship no .pyc.
 PY313=$(make -s --no-print-directory -C deploy python313)
 if [ -n "$PY313" ]; then

@@ -1,7 +1,8 @@
-"""deploy/artifact.py: each Lambda artifact ships its entry points and their import closure, and nothing else.
+"""deploy/artifact.py: each function's artifact ships its entry point, its import closure and requirements, no more.
 
-The closure is computed on small packages written here (every import form), on the real code, and through the real
-deploy/Makefile recipe run against a scratch repository (no network: its requirements file is empty).
+The closure is computed on small packages written here (every import form), on the real code (per function: the two
+edge functions share a CodeUri, not a file list), and through the real deploy/Makefile recipes and `artifact.py check`
+run against a scratch repository (no network: its requirements file is empty).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
@@ -44,6 +46,11 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 def closure_of(root: Path, *entries: str, files: tuple[Path, ...] = ()) -> list[str]:
     return [str(p) for p in artifact.closure(entries, files, root)]
+
+
+def plan_of(logical_id: str) -> Any:
+    """The real template's function's plan."""
+    return artifact.plan(artifact.function_named(logical_id))
 
 
 # ------------------------------------------------------------------------------------------------ reading the template
@@ -215,22 +222,75 @@ def test_a_handler_module_that_does_not_exist_is_an_error(tmp_path: Path) -> Non
         closure_of(tmp_path, "edge_router.response")
 
 
-def test_the_edge_artifact_of_the_real_code_leaves_the_workstation_parts_out() -> None:
-    plan = artifact.plan("edge_router/")
-    assert plan.entry_modules == ("edge_router.handler", "edge_router.response")
+RUNTIME_PROVIDED = {"botocore", "boto3"}
+"""Packages the python3.13 Lambda runtime provides, so no requirements file lists them (sigv4.py imports botocore)."""
+
+
+def third_party_imports(files: dict[str, Path]) -> set[str]:
+    """Top-level packages the shipped modules import that the artifact must install.
+
+    That is every import but the standard library, the shipped modules themselves and what the runtime provides.
+    """
+    shipped = {relative.split("/", 1)[0].removesuffix(".py") for relative in files}
+    names: set[str] = set()
+    for relative, source in files.items():
+        module = relative.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        imports = artifact.imported_modules(source.read_text(), module, is_package=relative.endswith("__init__.py"))
+        names |= {name.partition(".")[0] for name in imports.required}
+    return names - shipped - set(sys.stdlib_module_names) - RUNTIME_PROVIDED
+
+
+def test_the_router_artifact_of_the_real_code_leaves_the_workstation_parts_out() -> None:
+    plan = plan_of("EdgeRouterFunction")
     shipped = set(plan.files)
-    assert {"edge_router/__init__.py", "edge_router/handler.py", "edge_router/response.py"} <= shipped
+    assert {"edge_router/__init__.py", "edge_router/handler.py", "edge_router/store.py"} <= shipped
     assert all(f.startswith("edge_router/") and f.count("/") == 1 for f in shipped)  # no cli/, local/, admin/
     assert not {"edge_router/cf_events.py", "edge_router/validator.py"} & shipped  # tests and emulators only
+    assert "edge_router/response.py" not in shipped  # the other edge function's entry point
+    assert plan.requirements == ROOT / "deploy" / "requirements-edge.txt"
+    assert artifact.requirement_names(plan.requirements) == {"pynamodb", "cachetools"}
+    assert third_party_imports(plan.files) == {"pynamodb", "cachetools"}  # store.py and cache.py
+
+
+def test_the_response_artifact_of_the_real_code_is_its_closure_and_no_third_party_package() -> None:
+    """origin-response shares the router's CodeUri, but not its store, signing, wire client or their packages."""
+    response, router = artifact.function_named("EdgeResponseFunction"), artifact.function_named("EdgeRouterFunction")
+    assert response.code_uri == router.code_uri == "edge_router/"
+    plan = artifact.plan(response)
+    assert list(plan.files) == [str(path) for path in artifact.closure([response.entry_module])]
+    assert list(plan.files) == [
+        "edge_router/__init__.py",
+        "edge_router/cache_control.py",
+        "edge_router/context.py",
+        "edge_router/lifecycle.py",
+        "edge_router/response.py",
+    ]
+    assert plan.files == {relative: ROOT / relative for relative in plan.files}
+    assert plan.requirements is None
+    assert third_party_imports(plan.files) == set()
+
+
+def test_requirements_name_functions_of_the_template() -> None:
+    functions = {f.logical_id for f in artifact.serverless_functions((ROOT / "template.yaml").read_text())}
+    assert set(artifact.REQUIREMENTS) <= functions
+    assert all(path.is_file() for path in artifact.REQUIREMENTS.values())
 
 
 def test_the_init_db_and_backend_artifacts_of_the_real_code() -> None:
-    init_db = artifact.plan("init_db/")
+    init_db = plan_of("InitDbFunction")
     assert init_db.files["app.py"] == ROOT / "init_db" / "app.py"
     assert "edge_router/mapping.py" in init_db.files
     assert not any(f.startswith("edge_router/") and "/" in f[len("edge_router/") :] for f in init_db.files)
-    backends = artifact.plan("backends/")
-    assert backends.files == {"app.py": ROOT / "backends" / "app.py"}
+    assert init_db.requirements == ROOT / "deploy" / "requirements-init-db.txt"
+    for backend in ("HelloWorldFunctionV1", "HelloWorldFunctionV2"):
+        plan = plan_of(backend)
+        assert plan.files == {"app.py": ROOT / "backends" / "app.py"}
+        assert plan.requirements is None
+
+
+def test_a_function_the_template_does_not_have_is_an_error() -> None:
+    with pytest.raises(artifact.ArtifactError, match=r"template\.yaml has no function EdgeFunction"):
+        artifact.function_named("EdgeFunction")
 
 
 @pytest.mark.parametrize(
@@ -250,7 +310,7 @@ def test_requirement_names(tmp_path: Path, text: str, names: set[str]) -> None:
 
 # ------------------------------------------------------------------------------------------------ the real recipe
 def _scratch_repository(tmp_path: Path) -> Path:
-    """A repository with the real deploy/ tooling, a template with one edge function and no requirements."""
+    """A repository with the real deploy/ tooling, a template with two edge functions and no requirements."""
     repo = tmp_path / "repo"
     write(
         repo,
@@ -280,13 +340,19 @@ def _scratch_repository(tmp_path: Path) -> Path:
     return repo
 
 
-def _make(repo: Path, out: Path, python: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The real deploy/Makefile recipe of the edge functions, against the scratch repository."""
+ROUTER_SOURCES = {"edge_router/__init__.py", "edge_router/handler.py", "edge_router/shared.py"}
+RESPONSE_SOURCES = {"edge_router/__init__.py", "edge_router/response.py"}
+
+
+def _make(
+    repo: Path, out: Path, python: str, function: str = "EdgeRouterFunction", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The real deploy/Makefile recipe of one edge function, against the scratch repository."""
     environment = {**os.environ, **env}
     environment.pop("MAKEFLAGS", None)
     return subprocess.run(
         ["make", "-s", "--no-print-directory", "-f", str(MAKEFILE), f"ROOT={repo}", f"PYTHON={python}",
-         f"ARTIFACTS_DIR={out}", "build-EdgeResponseFunction"],
+         f"ARTIFACTS_DIR={out}", f"build-{function}"],
         capture_output=True, text=True, env=environment, check=False, timeout=120,
     )  # fmt: skip
 
@@ -307,14 +373,9 @@ def _no_python313_path(tmp_path: Path) -> dict[str, str]:
 def test_recipe_without_python313_ships_sources_and_says_so_once(tmp_path: Path) -> None:
     repo, out = _scratch_repository(tmp_path), tmp_path / "out"
     out.mkdir()
-    result = _make(repo, out, sys.executable, **_no_python313_path(tmp_path))
+    result = _make(repo, out, sys.executable, "EdgeResponseFunction", **_no_python313_path(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert _files(out) == {
-        "edge_router/__init__.py",
-        "edge_router/handler.py",
-        "edge_router/response.py",
-        "edge_router/shared.py",
-    }
+    assert _files(out) == RESPONSE_SOURCES
     lines = [line for line in result.stdout.splitlines() if "python3.13" in line]
     assert lines == [
         "build-EdgeResponseFunction: no python3.13 found (PYTHON, python3.13 on PATH, ~/.pyenv/versions/3.13*): "
@@ -340,9 +401,8 @@ def test_recipe_with_python313_ships_unchecked_hash_bytecode_for_lambda_paths(tm
     assert python313
     result = _make(repo, out, python313, HOME=str(tmp_path / "home"))
     assert result.returncode == 0, result.stderr
-    sources = {"edge_router/__init__.py", "edge_router/handler.py", "edge_router/response.py", "edge_router/shared.py"}
-    pycs = {f"edge_router/__pycache__/{Path(s).stem}.cpython-313.pyc" for s in sources}
-    assert _files(out) == sources | pycs
+    pycs = {f"edge_router/__pycache__/{Path(s).stem}.cpython-313.pyc" for s in ROUTER_SOURCES}
+    assert _files(out) == ROUTER_SOURCES | pycs
     check = """
 import importlib.util, marshal, sys
 data = open(sys.argv[1], "rb").read()
@@ -357,3 +417,45 @@ print(marshal.loads(data[16:]).co_filename)
         check=True,
     )
     assert shown.stdout.strip() == "/var/task/edge_router/handler.py"
+
+
+def _build_both(repo: Path, build_dir: Path, tmp_path: Path) -> None:
+    """Both edge functions' recipes into ``build_dir/<logical ID>``, as `sam build` lays them out (this Python only)."""
+    environment = _no_python313_path(tmp_path)
+    for function in ("EdgeRouterFunction", "EdgeResponseFunction"):
+        (build_dir / function).mkdir(parents=True)
+        result = _make(repo, build_dir / function, sys.executable, function, **environment)
+        assert result.returncode == 0, result.stderr
+
+
+def _check(repo: Path, build_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The scratch repository's `artifact.py check`, with bytecode when this Python is the one the recipes compile."""
+    bytecode = ["--bytecode"] if sys.version_info[:2] == (3, 13) else []
+    return subprocess.run(
+        [sys.executable, str(repo / "deploy" / "artifact.py"), "check", str(build_dir), *bytecode,
+         "--import-python", sys.executable],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_each_edge_function_is_built_and_checked_against_its_own_closure(tmp_path: Path) -> None:
+    """Sharing edge_router/ does not make the artifacts share files, and the check holds each to its own."""
+    repo, build_dir = _scratch_repository(tmp_path), tmp_path / "build"
+    _build_both(repo, build_dir, tmp_path)
+    sources = {path for path in _files(build_dir / "EdgeRouterFunction") if path.endswith(".py")}
+    assert sources == ROUTER_SOURCES
+    sources = {path for path in _files(build_dir / "EdgeResponseFunction") if path.endswith(".py")}
+    assert sources == RESPONSE_SOURCES
+    result = _check(repo, build_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("every artifact holds exactly its entry point")
+
+
+def test_the_check_refuses_a_file_of_the_other_function(tmp_path: Path) -> None:
+    """The router's shared.py is not expected in the response artifact (it was when artifacts were per CodeUri)."""
+    repo, build_dir = _scratch_repository(tmp_path), tmp_path / "build"
+    _build_both(repo, build_dir, tmp_path)
+    shutil.copy(repo / "edge_router" / "shared.py", build_dir / "EdgeResponseFunction" / "edge_router")
+    result = _check(repo, build_dir)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["EdgeResponseFunction: not expected: edge_router/shared.py"]
