@@ -28,6 +28,8 @@ COLD_REFRESH_DEADLINE = 4.5
 
 Loader = Callable[[float, Snapshot | None], Snapshot]
 """Reads the table before a deadline (a ``clock`` value), given the previous snapshot to reuse if unchanged."""
+FailureListener = Callable[[str, float, Snapshot | None], None]
+"""Told of each failed reload: the reason, seconds until the next attempt, and the stale snapshot served (if any)."""
 
 
 class CacheState(StrEnum):
@@ -55,8 +57,10 @@ class SnapshotCache:
         clock: Callable[[], float] = time.monotonic,
         backoff_base: float = 1.0,
         backoff_cap: float = 30.0,
+        on_failure: FailureListener | None = None,
     ) -> None:
         self._loader = loader
+        self._on_failure = on_failure
         self._ttl = ttl
         self._max_stale = max_stale
         self._clock = clock
@@ -122,6 +126,8 @@ class SnapshotCache:
             delay = min(self._backoff_cap, self._backoff_base * 2 ** (self._failures - 1))
             self._retry_at = self._clock() + delay
             reason = error.message if isinstance(error, StoreUnavailableError) else f"{type(error).__name__}: {error}"
+            if self._on_failure is not None:
+                self._on_failure(reason[:500], delay, self.servable_stale())
             return self._fallback(delay, reason[:500])
         self._failures = 0
         self._retry_at = 0.0

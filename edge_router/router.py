@@ -232,7 +232,20 @@ class Router:
             self._log_load(config, snapshot, pages=read.pages, unchanged=read.unchanged and previous is not None)
             return snapshot
 
-        return SnapshotCache(load, ttl=config.cache_ttl, max_stale=config.max_stale, clock=self._clock)
+        def failed(reason: str, retry_in: float, stale: Snapshot | None) -> None:
+            # Once per attempt (the backoff spaces them), so an outage hidden by stale answers is still visible.
+            self._logger.emit(
+                "WARNING",
+                "mappings refresh failed",
+                table=config.table_name,
+                detail=reason,
+                retryInS=retry_in,
+                servingStaleAgeS=round(self._clock() - stale.loaded_at, 1) if stale is not None else None,
+            )
+
+        return SnapshotCache(
+            load, ttl=config.cache_ttl, max_stale=config.max_stale, clock=self._clock, on_failure=failed
+        )
 
     def _log_load(self, config: RouterConfig, snapshot: Snapshot, *, pages: int, unchanged: bool) -> None:
         if snapshot.skipped:

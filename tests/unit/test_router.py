@@ -103,6 +103,8 @@ def test_outage_without_snapshot_is_503_with_retry_after() -> None:
     assert result["status"] == "503"
     assert result["headers"]["retry-after"][0]["value"] == "1"
     assert problem(result)["type"].endswith("mappings-unavailable")
+    failed = [line for line in harness.log_lines() if line.get("msg") == "mappings refresh failed"]
+    assert len(failed) == 1 and failed[0]["servingStaleAgeS"] is None
 
 
 def test_outage_with_snapshot_serves_stale() -> None:
@@ -112,7 +114,13 @@ def test_outage_with_snapshot_serves_stale() -> None:
     harness.clock.now += 301
     result = harness.router.handle(event([("Accept", V1)]))
     assert result["origin"]["custom"]["path"] == "/Prod/v1"
-    assert harness.log_lines()[-1]["cache"] == "stale"
+    lines = harness.log_lines()
+    assert lines[-1]["cache"] == "stale"
+    # The outage is visible although every client got an answer: one warning per failed attempt.
+    failed = [line for line in lines if line.get("msg") == "mappings refresh failed"]
+    assert len(failed) == 1
+    assert failed[0]["level"] == "WARNING" and failed[0]["retryInS"] == 1.0
+    assert failed[0]["servingStaleAgeS"] == 301.0 and failed[0]["detail"]
 
 
 def test_unknown_versions_never_read_dynamodb() -> None:
@@ -147,7 +155,10 @@ def test_a_broken_read_after_a_good_one_serves_stale_and_backs_off() -> None:
         result = harness.router.handle(event([("Accept", V1)]))
         assert result["origin"]["custom"]["path"] == "/Prod/v1"
     assert harness.source.reads == 2  # the first load, then one failed refresh: the backoff holds the rest
-    assert harness.log_lines()[-1]["cache"] == "stale"
+    lines = harness.log_lines()
+    assert lines[-1]["cache"] == "stale"
+    failed = [line for line in lines if line.get("msg") == "mappings refresh failed"]
+    assert [line["detail"] for line in failed] == ["AttributeError: 'NoneType' object has no attribute 'get'"]
 
 
 def test_unexpected_exception_is_a_503_and_an_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
