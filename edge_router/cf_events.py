@@ -69,21 +69,7 @@ def origin_request_event(
             "encoding": "base64",
             "data": base64.b64encode(body).decode("ascii"),
         }
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": distribution_domain,
-                        "distributionId": distribution_id,
-                        "eventType": "origin-request",
-                        "requestId": request_id or secrets.token_urlsafe(42),
-                    },
-                    "request": request,
-                }
-            }
-        ]
-    }
+    return _event("origin-request", distribution_domain, distribution_id, request_id, {"request": request})
 
 
 def origin_response_event(
@@ -99,23 +85,24 @@ def origin_response_event(
     """One origin-response event: ``request`` is the request as forwarded to the origin (what the origin-request
     function returned; its body is never included), with the origin's status and header lines."""
     forwarded = {name: request[name] for name in ("clientIp", "headers", "method", "origin", "querystring", "uri")}
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": distribution_domain,
-                        "distributionId": distribution_id,
-                        "eventType": "origin-response",
-                        "requestId": request_id or secrets.token_urlsafe(42),
-                    },
-                    "request": forwarded,
-                    "response": {
-                        "headers": cf_headers(headers),
-                        "status": str(status),
-                        "statusDescription": status_description,
-                    },
-                }
-            }
-        ]
+    response = {"headers": cf_headers(headers), "status": str(status), "statusDescription": status_description}
+    return _event(
+        "origin-response",
+        distribution_domain,
+        distribution_id,
+        request_id,
+        {"request": forwarded, "response": response},
+    )
+
+
+def _event(
+    event_type: str, distribution_domain: str, distribution_id: str, request_id: str | None, parts: dict[str, Any]
+) -> dict[str, Any]:
+    """The envelope CloudFront wraps around a request (and response): one record, its ``config``, the parts."""
+    config = {
+        "distributionDomainName": distribution_domain,
+        "distributionId": distribution_id,
+        "eventType": event_type,
+        "requestId": request_id or secrets.token_urlsafe(42),
     }
+    return {"Records": [{"cf": {"config": config, **parts}}]}
