@@ -53,11 +53,6 @@ class Snapshot:
     def lookup(self, key: str) -> VersionMapping | None:
         return self.mappings.get(key)
 
-    @property
-    def versions(self) -> tuple[str, ...]:
-        """Every routable key, sorted."""
-        return tuple(sorted(self.mappings))
-
     def is_vendor_type(self, essence: str) -> bool:
         """A media type in the vendor, personal or unregistered tree (RFC 6838 §3): it names an API, so a request
         for one the table lacks is an unknown version, not a generic ``Accept``."""
@@ -94,7 +89,10 @@ class RowMemo:
         current: dict[tuple[Any, ...], VersionMapping | str] = {}
         results: list[VersionMapping | str] = []
         for row in rows:
-            identity = (*[row.get(name) for name in ROW_ATTRIBUTES], row.get("updated_at"))
+            values = [row.get(name) for name in ROW_ATTRIBUTES]
+            values.append(row.get("updated_at"))
+            # The types too: True == 1 == 1.0, but a boolean where a number belongs (or back) is another row.
+            identity = (*values, *map(type, values))
             try:
                 outcome = current.get(identity) or previous.get(identity)
             except TypeError:  # an unhashable attribute value: validate without memo

@@ -93,6 +93,17 @@ def test_unchanged_rows_are_validated_once(monkeypatch: pytest.MonkeyPatch) -> N
     assert second.mappings["v99"].origin.path == "/Prod/moved" and second.skipped == first.skipped
 
 
+@pytest.mark.parametrize(("valid", "invalid"), [(True, 1), (False, 0), (1, True)])
+def test_a_value_of_another_type_is_a_changed_row_though_python_calls_them_equal(valid: Any, invalid: Any) -> None:
+    memo = RowMemo()
+    name = "is_default" if isinstance(valid, bool) else "canary_percent"
+    extra = {"canary_dn": API} if name == "canary_percent" else {}
+    first = build_snapshot([row("v1", "/Prod/v1", **{name: valid}, **extra)], RULES, loaded_at=0, memo=memo)
+    assert "v1" in first.mappings and not first.skipped
+    second = build_snapshot([row("v1", "/Prod/v1", **{name: invalid}, **extra)], RULES, loaded_at=1, memo=memo)
+    assert "v1" not in second.mappings and len(second.skipped) == 1  # as without the memo
+
+
 def test_reloaded_keeps_everything_but_time_and_region() -> None:
     snapshot = build_snapshot(SAMPLE_ROWS, RULES, loaded_at=5, region="us-east-1")
     again = snapshot.reloaded(99, "eu-west-1")
