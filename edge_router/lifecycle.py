@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import time
 
-_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?Z?)?\Z")
-_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]+(?:[+-]\d{2}(?::?\d{2})?)\Z")
-DATE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?Z?)?\Z", re.ASCII)
+_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]+(?:[+-]\d{2}(?::?\d{2})?)\Z", re.ASCII)
+DATE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 """A version value that is an ISO date (``2025-03-01``), as Stripe and GitHub name versions."""
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -74,7 +74,7 @@ def http_date(seconds: int) -> str:
     )
 
 
-_HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT\Z")
+_HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT\Z", re.ASCII)
 
 
 def parse_http_date(text: str) -> int | None:

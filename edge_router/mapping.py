@@ -70,7 +70,7 @@ def normalize_key(raw: str) -> str:
 
     Custom header values (``v1``, ``2024-09-30``) are trimmed and lowercased. Media types
     (``application/vnd.example.v1+json``, ``application/vnd.example+json; version=2``) are lowercased with
-    whitespace around ``;`` and ``=`` removed, matching ``MediaRange.lookup_keys``.
+    whitespace around ``;`` and ``=`` removed (``media_type.normalize_media_type``), the form selection looks up.
     """
     key = raw.strip()
     if "/" in key:
@@ -202,7 +202,7 @@ def is_loopback_host(host: str) -> bool:
 def _local_origin(domain: str, path: str) -> Origin | None:
     """``host:port`` on loopback (local mode only) as an http origin; ``None`` if it is not one."""
     host, colon, port_text = domain.rpartition(":")
-    if not colon or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+    if not colon or not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
         return None
     return Origin(host, path, int(port_text), "http") if is_loopback_host(host) else None
 
@@ -310,10 +310,6 @@ class Canary:
 
     origin: Origin
     basis_points: int
-
-    @property
-    def percent(self) -> float:
-        return self.basis_points / 100
 
 
 @dataclass(frozen=True, slots=True)

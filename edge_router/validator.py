@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from .decisions import MAX_REQUEST_BYTES
 from .mapping import PATH_PATTERN, is_ip_address, is_loopback_host
 
 DISALLOWED_HEADERS = frozenset(
@@ -62,7 +63,6 @@ SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
 MAX_GENERATED_BODY = 1024 * 1024
 MAX_BASE64_BODY = 1_398_102  # 1 MB of data, base64-encoded (1.33 MB)
 MAX_URI_WITH_QUERY = 8191
-MAX_REQUEST_WITHOUT_BODY = 20_480
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+\Z")
 
 
@@ -171,8 +171,8 @@ def _check_request(original: dict[str, Any], result: dict[str, Any], allow_local
     for name in READ_ONLY_REQUEST_HEADERS:
         if headers.get(name) != before.get(name):
             problems.append(f"read-only header {name!r} was added, changed or removed")
-    if _request_size(result) > MAX_REQUEST_WITHOUT_BODY:
-        problems.append(f"request without body is larger than {MAX_REQUEST_WITHOUT_BODY} bytes")
+    if _request_size(result) > MAX_REQUEST_BYTES:
+        problems.append(f"request without body is larger than {MAX_REQUEST_BYTES} bytes")
     body = result.get("body")
     if isinstance(body, dict) and body.get("action") == "replace":
         limit = MAX_BASE64_BODY if body.get("encoding") == "base64" else MAX_GENERATED_BODY
@@ -187,7 +187,7 @@ def _check_request(original: dict[str, Any], result: dict[str, Any], allow_local
 
 def _check_response(result: dict[str, Any], problems: list[str]) -> None:
     status = result.get("status")
-    if not isinstance(status, str) or not status.isdigit() or not 200 <= int(status) <= 599:
+    if not isinstance(status, str) or not (status.isascii() and status.isdigit()) or not 200 <= int(status) <= 599:
         problems.append("response status must be a string from '200' to '599'")
     if "statusDescription" in result and not isinstance(result["statusDescription"], str):
         problems.append("response statusDescription must be a string")

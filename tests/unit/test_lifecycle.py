@@ -39,6 +39,7 @@ def test_instants_parse_as_utc(text: str, seconds: int) -> None:
         ("01/06/2026", "not an ISO 8601"),
         ("tomorrow", "not an ISO 8601"),
         ("", "not an ISO 8601"),
+        ("\uff12\uff10\uff12\uff16-06-01", "not an ISO 8601"),
     ],
 )
 def test_bad_instants_say_why(text: str, reason: str) -> None:
@@ -63,7 +64,15 @@ def test_unparsable_http_dates_are_none(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("2025-03-01", True), ("2024-02-29", True), ("2023-02-29", False), ("2025-3-1", False), ("v2", False)],
+    [
+        ("2025-03-01", True),
+        ("2024-02-29", True),
+        ("2023-02-29", False),
+        ("2025-3-1", False),
+        ("v2", False),
+        ("\uff12\uff10\uff12\uff15-\uff10\uff13-\uff10\uff11", False),  # fullwidth digits: Unicode, not ISO
+        ("\u0662\u0660\u0662\u0665-03-01", False),  # Arabic-Indic digits
+    ],
 )
 def test_date_versions(value: str, expected: bool) -> None:
     assert is_date_version(value) is expected

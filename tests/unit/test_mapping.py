@@ -89,6 +89,8 @@ def test_local_origins_only_in_local_mode() -> None:
     assert validate_origin("localhost:3000", "", local).host_header == "localhost:3000"
     with pytest.raises(MappingError):
         validate_origin("192.168.1.10:3000", "", local)  # not loopback
+    with pytest.raises(MappingError):
+        validate_origin("localhost:\u00b2", "", local)  # a digit to str.isdigit, not to int()
     assert validate_origin(API, "", local).protocol == "https"
 
 
@@ -171,7 +173,7 @@ def test_lifecycle_and_canary_attributes() -> None:
     )
     assert mapping.is_default and mapping.successor == "v2"
     assert (mapping.deprecated_at, mapping.sunset_at) == (1_767_225_600, 1_780_315_200)
-    assert mapping.canary is not None and mapping.canary.basis_points == 1250 and mapping.canary.percent == 12.5
+    assert mapping.canary is not None and mapping.canary.basis_points == 1250
     assert mapping.canary.origin.domain == "canary.execute-api.eu-west-1.amazonaws.com"
 
 

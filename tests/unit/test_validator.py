@@ -93,6 +93,7 @@ def test_invalid_requests(change: Callable[[dict[str, Any]], None], needle: str)
         ({"status": 403}, "string"),
         ({"status": "99"}, "string"),
         ({"status": "600"}, "string"),
+        ({"status": "2\u00b2\u00b2"}, "string"),  # digits to str.isdigit, not to int()
         ({"status": "200", "bodyEncoding": "gzip"}, "bodyEncoding"),
         ({"status": "200", "body": b"bytes"}, "body"),
         ({"status": "200", "body": "x" * (1024 * 1024 + 1)}, "1 MB"),
