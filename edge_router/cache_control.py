@@ -18,13 +18,11 @@ _LIFETIMES = ("max-age", "s-maxage")
 
 
 def parse(value: str) -> Directives:
-    """Directives by lowercase name (the first occurrence wins); a value keeps its text, quotes removed."""
+    """Directives by lowercase name (the first occurrence wins); a value keeps its text as written, quotes and all,
+    so that ``render`` gives back ``no-cache="set-cookie, x-y"`` unchanged."""
     directives: Directives = {}
     for match in _DIRECTIVE.finditer(value):
-        name, raw = match.group(1).lower(), match.group(2)
-        if raw is not None and raw.startswith('"'):
-            raw = raw[1:-1]
-        directives.setdefault(name, raw)
+        directives.setdefault(match.group(1).lower(), match.group(2))
     return directives
 
 
@@ -37,7 +35,15 @@ def seconds(directives: Directives, name: str) -> int | None:
     if name not in directives:
         return None
     value = directives[name] or ""
+    if len(value) > 1 and value[0] == value[-1] == '"':  # RFC 9111 §5.2: recipients accept the quoted form
+        value = value[1:-1]
     return int(value) if value.isascii() and value.isdigit() else 0
+
+
+def expires_in(expires: str, now: float) -> int:
+    """Seconds until an ``Expires`` date; 0 for one past or not a valid date ("already expired", RFC 9111 §5.3)."""
+    expires_at = parse_http_date(expires)
+    return 0 if expires_at is None else max(0, int(expires_at - now))
 
 
 def cap_lifetime(
@@ -53,8 +59,7 @@ def cap_lifetime(
     limit = max(0, limit)
     if cache_control is None:
         if expires is not None:
-            expires_at = parse_http_date(expires)
-            remaining = 0 if expires_at is None else max(0, int(expires_at - now))
+            remaining = expires_in(expires, now)
             return f"max-age={min(limit, remaining)}" if remaining > limit else None
         return f"s-maxage={limit}" if edge_default_ttl > limit else None
     directives = parse(cache_control)

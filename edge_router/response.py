@@ -84,8 +84,10 @@ def _cache(headers: dict[str, Any], route: RouteContext, now: float) -> None:
     upcoming = [instant for instant in (route.deprecation, route.sunset) if instant is not None and instant > now]
     if not upcoming:
         return
+    # A private (canary) answer is never stored by CloudFront, so its default TTL cannot keep it: no s-maxage.
+    edge_default_ttl = 0 if route.canary else route.edge_default_ttl
     capped = cache_control.cap_lifetime(
-        current, _first(headers, "expires"), int(min(upcoming) - now), edge_default_ttl=route.edge_default_ttl, now=now
+        current, _first(headers, "expires"), int(min(upcoming) - now), edge_default_ttl=edge_default_ttl, now=now
     )
     if capped is not None:
         _set(headers, "cache-control", "Cache-Control", capped)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import cache_control
-from ..lifecycle import parse_http_date
 
 ERROR_CACHING_MIN_TTL = 10
 """CloudFront's default Error Caching Minimum TTL (seconds) for the error codes it caches."""
@@ -116,10 +115,7 @@ def _lifetime(directives: cache_control.Directives | None, expires: str | None, 
             value = cache_control.seconds(directives, name)
             if value is not None:
                 return value
-    if expires is not None:
-        expires_at = parse_http_date(expires)
-        return 0 if expires_at is None else max(0, int(expires_at - now))
-    return None
+    return None if expires is None else cache_control.expires_in(expires, now)
 
 
 def edge_ttl(

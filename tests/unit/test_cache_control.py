@@ -7,10 +7,18 @@ import pytest
 from edge_router import cache_control
 
 
-def test_parse_keeps_first_occurrence_unquotes_and_lowercases_names() -> None:
+def test_parse_keeps_first_occurrence_and_values_as_written_and_lowercases_names() -> None:
     parsed = cache_control.parse('Public, MAX-AGE=60, max-age=5, private="Set-Cookie, X-Y", no-cache')
-    assert parsed == {"public": None, "max-age": "60", "private": "Set-Cookie, X-Y", "no-cache": None}
+    assert parsed == {"public": None, "max-age": "60", "private": '"Set-Cookie, X-Y"', "no-cache": None}
     assert cache_control.parse("") == {}
+
+
+def test_quoted_values_survive_a_cap_and_quoted_seconds_count() -> None:
+    value = 'no-cache="set-cookie, x-foo", max-age=600'
+    capped = cache_control.cap_lifetime(value, None, 60, edge_default_ttl=0, now=0)
+    assert capped == 'no-cache="set-cookie, x-foo", max-age=60'
+    assert cache_control.seconds({"max-age": '"600"'}, "max-age") == 600
+    assert cache_control.make_private('no-cache="a, b", s-maxage=9') == 'private, no-cache="a, b"'
 
 
 @pytest.mark.parametrize(("value", "expected"), [("60", 60), ("0", 0), ("-1", 0), ("1e3", 0), ("٣", 0)])

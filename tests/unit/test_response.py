@@ -135,6 +135,12 @@ def test_canary_answers_are_never_stored_by_cloudfront(cache_control: str | None
     assert annotated(route, **extra)["cache-control"] == [expected]
 
 
+def test_a_canary_answer_before_a_sunset_is_capped_for_browsers_and_never_given_an_s_maxage() -> None:
+    route = deprecated_route(canary=True, edge_default_ttl=86400)
+    assert annotated(route)["cache-control"] == ["private"]
+    assert annotated(route, **{"Cache-Control": "max-age=86400"})["cache-control"] == ["private, max-age=3600"]
+
+
 @pytest.mark.parametrize("value", ["", "not json", "[]", '{"version": 5}', '{"version": ""}', '{"version": "v\\n1"}'])
 def test_a_garbled_route_header_changes_nothing(value: str) -> None:
     event = response_event(value)
