@@ -13,7 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import ConfigError
+from .event import first_value
 from .mapping import DEFAULT_ALLOWED_SUFFIXES, OriginRules, parse_suffix_list
+from .media_type import is_token
 
 PREFIX = "custom-apigw-"
 HEADER_NAME = "custom-apigw-header-name"
@@ -57,10 +59,20 @@ TABLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{3,255}\Z")
 """A DynamoDB table name (shared with the admin tool, which checks ``--table`` the same way)."""
 _NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#:]{1,255}\Z")
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\Z")
-# Request headers a version cannot come from: CloudFront never shows them to the function, or they are ours.
-_UNUSABLE_VERSION_HEADERS = frozenset({"host", "via", "content-length", "transfer-encoding", "x-forwarded-for"})
+# Request headers the function cannot read a value from, as template.yaml's ApiVersionHeaderName pattern lists
+# them: CloudFront cannot cache on them, removes them, never shows them to Lambda@Edge, or they are ours.
+_UNUSABLE_HEADERS = frozenset(
+    {
+        *("accept-encoding", "cache-control", "connection", "content-length", "cookie", "expect", "host"),
+        *("keep-alive", "max-forwards", "pragma", "proxy-authenticate", "proxy-authorization", "proxy-connection"),
+        *("request-range", "te", "trailer", "transfer-encoding", "upgrade", "via", "x-cache", "x-forwarded-for"),
+        *("x-forwarded-proto", "x-real-ip"),
+    }
+)
+_UNUSABLE_PREFIXES = ("x-edge-", "x-amz-cf-", "x-amzn-", "x-accel-", PREFIX)
+_CREDENTIAL_HEADERS = frozenset({"authorization"})
+"""Never a version header: refusal log lines and debug events show a version header's value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,7 @@ def _number(setting: str, value: str, low: float, high: float) -> float:
 
 
 def _header_name_problem(name: str) -> bool:
-    return not _TOKEN.match(name) or name.startswith(("x-edge-", "x-amz-cf-")) or name in _UNUSABLE_VERSION_HEADERS
+    return not is_token(name) or name.startswith(_UNUSABLE_PREFIXES) or name in _UNUSABLE_HEADERS
 
 
 def _headers(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -117,7 +129,7 @@ def _headers(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not names:
         raise ConfigError(HEADER_NAME, "names no version header")
     for name in names:
-        if _header_name_problem(name):
+        if _header_name_problem(name) or name in _CREDENTIAL_HEADERS:
             raise ConfigError(HEADER_NAME, f"{name!r} cannot carry a version")
     return names, tuple(spellings[name] for name in names)
 
@@ -223,19 +235,11 @@ def config_from_custom_headers(custom_headers: Any, *, allow_local_origins: bool
     if isinstance(custom_headers, dict):
         for name, entries in custom_headers.items():
             if isinstance(name, str) and name.startswith(PREFIX):
-                items.append((name, _first_value(entries)))
+                items.append((name, first_value(entries) or ""))
     result = _config_for(tuple(sorted(items)), allow_local_origins)
     if isinstance(result, ConfigError):
         raise ConfigError(result.setting, result.detail)
     return result
-
-
-def _first_value(entries: Any) -> str:
-    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
-        value = entries[0].get("value")
-        if isinstance(value, str):
-            return value
-    return ""
 
 
 def custom_headers_for(settings: Mapping[str, str]) -> dict[str, list[dict[str, str]]]:

@@ -1,7 +1,8 @@
-"""A typed, read-only view of a CloudFront origin-request event, wrapped once per request.
+"""A typed, read-only view of a CloudFront origin-request event, for the router's careful path.
 
-Business code never indexes ``headers["x"][0]["value"]``: repeated headers exist, and a ``KeyError`` at the edge
-would be a 503 for the client.
+Repeated headers exist and malformed entries must not become a ``KeyError``: this view keeps every occurrence and
+skips what is malformed. Only the fast path (``Router.handle``) indexes ``headers["x"][0]["value"]`` directly,
+inside a guard that sends any surprise to the careful path.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class OriginRequestEvent:
         """The origin custom headers' names and first values: what identifies one origin configuration."""
         if not isinstance(self.custom_headers, dict):
             return (), ()
-        return tuple(self.custom_headers), tuple(_first_value(entries) for entries in self.custom_headers.values())
+        return tuple(self.custom_headers), tuple(first_value(entries) for entries in self.custom_headers.values())
 
     def routable(self) -> dict[str, Any]:
         """The request with only well-formed header entries (lowercase names, lists of ``{key, value}``), as
@@ -70,7 +71,8 @@ class OriginRequestEvent:
         return []
 
 
-def _first_value(entries: Any) -> str | None:
+def first_value(entries: Any) -> str | None:
+    """The first occurrence's value of a CloudFront header list; ``None`` when missing or malformed."""
     if isinstance(entries, list) and entries and isinstance(entries[0], dict):
         value = entries[0].get("value")
         return value if isinstance(value, str) else None

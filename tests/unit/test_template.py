@@ -406,8 +406,10 @@ def test_every_replica_region_allowed_is_a_dynamodb_region_of_the_aws_partition(
 
 
 # ------------------------------------------------------------------------------------------------ headers and cache
-GOOD_HEADERS = ["Accept", "APIVER", "APIVER,Accept", "x-api-version", "A,B,C,D,E,F,G,H,I,J", "Authorization"]
+GOOD_HEADERS = ["Accept", "APIVER", "APIVER,Accept", "x-api-version", "A,B,C,D,E,F,G,H,I,J"]
 BAD_HEADERS = [
+    ("Authorization", "a credential: refusal lines and debug events show a version header's value"),
+    ("APIVER,authorization", "Authorization, case-insensitively"),
     ("Accept-Encoding", "the cache policy normalises it (EnableAcceptEncodingGzip/Brotli)"),
     ("APIVER,accept-encoding", "Accept-Encoding, case-insensitively"),
     ("Connection", "CloudFront cannot cache on it"),
@@ -452,6 +454,12 @@ def test_version_headers_that_deploy(cfn: dict[str, Any], value: str) -> None:
 def test_version_headers_refused_before_anything_is_created(cfn: dict[str, Any], value: str, why: str) -> None:
     (error,) = parameter_errors(cfn, {"ApiVersionHeaderName": value})
     assert error.startswith("ApiVersionHeaderName:"), why
+
+
+@pytest.mark.parametrize(("value", "why"), [bad for bad in BAD_HEADERS if re.fullmatch("[A-Za-z0-9-]+", bad[0])])
+def test_every_header_the_template_refuses_is_refused_by_the_router(value: str, why: str) -> None:
+    with pytest.raises(ConfigError):
+        config.build_config({config.TABLE_NAME: "t-123", config.HEADER_NAME: value})
 
 
 @pytest.mark.parametrize(
