@@ -44,6 +44,8 @@ _THROTTLING = frozenset({"ProvisionedThroughputExceededException", "ThrottlingEx
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
 _FRACTION = re.compile(r"[.eE]")
 _XML_FIELD = re.compile(rb"<(Code|Message)>([^<]{1,200})</")
+_OPAQUE_RUN = re.compile(r"[A-Za-z0-9+/=]{32,}")
+"""A run as long as a token, key or signature (or the part of one a truncated message still holds)."""
 _MAX_REASON = 200
 
 
@@ -362,8 +364,10 @@ def _describe(error: Exception) -> str:
 
 
 def _redacted(text: str, credentials: Credentials) -> str:
-    """Defence in depth: DynamoDB's signature errors echo the canonical request, which holds the session token."""
+    """Defence in depth: DynamoDB's signature errors echo the canonical request, which holds the session token.
+
+    Messages are cut before they get here, so a secret may arrive in part: long opaque runs go too."""
     for secret in (credentials.secret_key, credentials.token):
         if secret:
             text = text.replace(secret, "***")
-    return text
+    return _OPAQUE_RUN.sub("***", text)

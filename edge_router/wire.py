@@ -1,4 +1,8 @@
-"""A minimal HTTP/1.1 client over ``socket`` for the edge's DynamoDB calls: keep-alive, TLS, one absolute deadline."""
+"""A minimal HTTP/1.1 client over ``socket`` for the edge's DynamoDB calls: keep-alive, TLS, one absolute deadline.
+
+The deadline bounds every connect, handshake, send and receive. Name resolution (``getaddrinfo``) cannot be
+given a timeout: the system resolver's own applies, and the deadline is checked as soon as it returns.
+"""
 
 from __future__ import annotations
 

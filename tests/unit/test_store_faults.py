@@ -325,6 +325,16 @@ def test_no_secret_reaches_the_error(server: FaultServer) -> None:
     assert TOKEN not in message and SECRET not in message and "Signature=" not in message
 
 
+def test_opaque_runs_a_cut_message_may_hold_part_of_never_reach_the_error(server: FaultServer) -> None:
+    # The message limit (120 characters) can cut a real session token (about 1,000) anywhere: what is left of it
+    # no longer matches the whole secret, so any token-like run is masked.
+    fragment = "FwoGZXIvYXdzEJr//////////wEaDOzTruncatedSessionTokenPart"
+    echo = {"__type": "#InvalidSignatureException", "message": f"'x-amz-security-token:{fragment}"}
+    server.always(reply(400, json.dumps(echo).encode()))
+    message = unavailable(store_for(server))
+    assert "InvalidSignatureException" in message and fragment[:32] not in message and "***" in message
+
+
 # ------------------------------------------------------------------------------------------------ replicas
 def test_failover_to_the_next_replica(server: FaultServer) -> None:
     server.always(
