@@ -74,11 +74,6 @@ class SnapshotCache:
         self.fresh_until = float("-inf")
         """When the ``TTLCache`` entry expires, as one float the router's fast path reads without the lock."""
 
-    @property
-    def snapshot(self) -> Snapshot | None:
-        """The last good snapshot, fresh or not."""
-        return self._last_good
-
     def get(self) -> tuple[Snapshot, CacheState]:
         """The snapshot to route with, and how it was obtained."""
         snapshot = self._fresh.get(_KEY)
@@ -93,15 +88,6 @@ class SnapshotCache:
             return self._refresh_locked()
         finally:
             self._lock.release()
-
-    def clear(self) -> None:
-        """Forget everything (tests, and admins who want the next request to reload)."""
-        with self._lock:
-            self._fresh.clear()
-            self.fresh_until = float("-inf")
-            self._last_good = None
-            self._failures = 0
-            self._retry_at = 0.0
 
     def servable_stale(self) -> Snapshot | None:
         """The last good snapshot while it may still be served (within ``max_stale`` past its TTL), else ``None``."""

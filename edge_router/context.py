@@ -2,8 +2,9 @@
 
 CloudFront gives the origin-response function the request as the origin-request function sent it, so the
 decision travels in one request header: the selected version, the version lists and the version's lifecycle
-instants, as compact JSON. Nothing in it is secret or configuration (every field also reaches clients in response
-headers), and backends may read it too. A client cannot forge it: the router always replaces it.
+instants, as compact JSON. Nothing in it is secret (every field but the canary flag, the ``Vary`` names and the edge
+default TTL also reaches clients in response headers), and backends may read it too. A client cannot forge it:
+the router always replaces it.
 """
 
 from __future__ import annotations

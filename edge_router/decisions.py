@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from itertools import chain, repeat
 from json.encoder import encode_basestring_ascii as json_string
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Any, Protocol
 
 from .config import PREFIX, RouterConfig
@@ -27,6 +27,9 @@ from .split import bucket, client_digest, client_id
 
 MAX_MEMO = 4096
 """Distinct request values remembered per table; past that the memo starts over (hostile traffic stays bounded)."""
+MAX_MEMO_KEY = 512
+"""Longest request value remembered (real clients' Accept lists are shorter): a flood of large distinct values
+is decided each time instead of filling the memo with kilobytes per entry."""
 MAX_CLIENTS = 8192
 """Client identities whose keyed hash is remembered per table (clients repeat; the hash is the costly part)."""
 Clients = dict[str, tuple[int, str]]
@@ -115,7 +118,7 @@ class Routed:
         client = ""
         if self._keyed:
             entries = headers.get(self._split_header) if self._split_header else None
-            identity = entries[0]["value"] if entries else request["clientIp"]
+            identity = (entries[0]["value"] if entries else "") or request["clientIp"]  # an empty value: the IP
             known = self._clients.get(identity)
             if known is None:
                 digest = client_digest(identity, self._hash_key)
@@ -146,11 +149,12 @@ class Routed:
         }
         forwarded.pop("host", None)
         entries = forwarded.values()
+        counts = list(map(len, entries))  # a header's name counts once per occurrence, as in CloudFront's limit
         size = (
             len(request["uri"])
             + len(request["querystring"])
-            + sum(map(len, forwarded))
-            + 4 * sum(map(len, entries))
+            + sum(map(mul, map(len, forwarded), counts))
+            + 4 * sum(counts)
             + sum(map(len, map(_value, chain.from_iterable(entries))))
         )
         forwarded["host"] = [{"key": "Host", "value": side.host}]
@@ -221,15 +225,25 @@ class RouteTable:
     def _deprecated(self, mapping: VersionMapping) -> bool:
         return mapping.deprecated_at is not None and mapping.deprecated_at <= self.now
 
+    def covers(self, snapshot: Snapshot, now: float) -> bool:
+        """Whether these answers hold for ``snapshot`` at ``now``: an unchanged reload shares the mappings, so the
+        prepared answers and the client hashes survive it."""
+        return self.snapshot.mappings is snapshot.mappings and self.valid_from <= now < self.valid_until
+
     def decide(self, key: Any, header_values: Callable[[str], list[str]]) -> Decision:
         """The decision for a request value not seen yet in this table; remembered under ``key``."""
         config = self.config
         selection = select_version(header_values, config.version_headers, self.snapshot, config.header_labels)
         decision = self._decision(selection)
-        if len(self.memo) >= MAX_MEMO:
-            self.memo.clear()
-        self.memo[key] = decision
+        if _key_size(key) <= MAX_MEMO_KEY:
+            if len(self.memo) >= MAX_MEMO:
+                self.memo.clear()
+            self.memo[key] = decision
         return decision
+
+    def _successor(self, mapping: VersionMapping) -> str | None:
+        """The successor to name, if it is a version of this table (a skipped row's key is not)."""
+        return mapping.successor if mapping.successor in self.snapshot.mappings else None
 
     def _decision(self, selection: Selection) -> Decision:
         mapping = selection.mapping
@@ -248,7 +262,7 @@ class RouteTable:
     def _routed(self, mapping: VersionMapping, selection: Selection) -> Routed:
         config = self.config
         deprecated = self._deprecated(mapping)
-        successor = mapping.successor if mapping.successor in self.snapshot.mappings else None
+        successor = self._successor(mapping)
         base_fields: dict[str, Any] = {
             "status": "routed",
             "version": mapping.key,
@@ -318,7 +332,7 @@ class RouteTable:
 
     def _gone_refusal(self, mapping: VersionMapping, selection: Selection) -> Refused:
         assert mapping.sunset_at is not None
-        successor = mapping.successor if mapping.successor in self.snapshot.mappings else None
+        successor = self._successor(mapping)
         detail = f"Version {mapping.key!r} was retired on {http_date(mapping.sunset_at)}."
         if successor is not None:
             detail += f" Use {successor!r} instead."
@@ -338,3 +352,10 @@ class RouteTable:
         if mapping.info_url is not None:
             headers["link"] = [{"key": "Link", "value": f'<{mapping.info_url}>; rel="sunset"'}]
         return refused
+
+
+def _key_size(key: Any) -> int:
+    """Characters in a memo key (``router.memo_key``): a value, ``None``, or a tuple of values or (name, value)."""
+    if key is None or isinstance(key, str):
+        return len(key or "")
+    return sum(len(item) if isinstance(item, str) else len(item[0]) + len(item[1]) for item in key)

@@ -119,12 +119,6 @@ class Router:
         self._caches: dict[tuple[Any, ...], SnapshotCache] = {}
         self._lock = threading.Lock()
 
-    def clear(self) -> None:
-        """Drop every cached snapshot and prepared answer (tests; the next request reloads)."""
-        with self._lock:
-            self._configured.clear()
-            self._caches.clear()
-
     def handle(self, event: Any) -> dict[str, Any]:
         """Route one event. Any failure becomes a generated problem response and a log line."""
         started = self._clock()
@@ -187,11 +181,13 @@ class Router:
         self, configured: _Configured, snapshot: Snapshot, cache_state: CacheState, now: float
     ) -> RouteTable:
         table = configured.table
-        if table is None or table.snapshot is not snapshot or not table.valid_from <= now < table.valid_until:
+        if table is None or not table.covers(snapshot, now):
             table = RouteTable(snapshot, configured.config, now, self._logger, self._clock)
             configured.table = table
-        # Only a fresh snapshot may be served by the fast path; a stale one keeps every request on this path.
-        configured.fresh_until = configured.cache.fresh_until if cache_state is not CacheState.STALE else float("-inf")
+        # Only a fresh snapshot may be served by the fast path; a stale one, and debug logging of every event, keep
+        # every request on this path.
+        fast = cache_state is not CacheState.STALE and not configured.config.debug_events
+        configured.fresh_until = configured.cache.fresh_until if fast else float("-inf")
         return table
 
     def _configured_for(self, request: OriginRequestEvent, config: RouterConfig) -> _Configured:

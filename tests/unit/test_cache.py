@@ -126,10 +126,3 @@ def test_expired_snapshot_served_while_another_thread_refreshes(loader: Loader, 
     loader.gate.set()
     refresher.join(5)
     assert cache.get()[1] is CacheState.HIT
-
-
-def test_clear(loader: Loader, clock: FakeClock) -> None:
-    cache = make(loader, clock)
-    cache.get()
-    cache.clear()
-    assert cache.get()[1] is CacheState.REFRESH

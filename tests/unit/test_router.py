@@ -185,6 +185,14 @@ def test_one_structured_line_per_request_without_secrets() -> None:
     assert "hunter2" not in text and "s3cr3t" not in text
 
 
+def test_debug_events_log_every_event_warm_ones_too() -> None:
+    harness = make_router()
+    settings = {**SETTINGS, config.DEBUG_EVENTS: "true"}
+    for _ in range(3):
+        assert harness.router.handle(event([("Accept", V1)], settings))["origin"]["custom"]["path"] == "/Prod/v1"
+    assert [line["msg"] for line in harness.log_lines() if line["level"] == "DEBUG"] == ["event"] * 3
+
+
 def test_debug_events_are_opt_in_and_masked() -> None:
     harness = make_router()
     settings = {**SETTINGS, config.DEBUG_EVENTS: "true"}
@@ -256,6 +264,16 @@ def test_an_unchanged_table_keeps_the_validated_snapshot(monkeypatch: pytest.Mon
     loaded = [line for line in harness.log_lines() if line["msg"] == "mappings loaded"]
     assert [line["unchanged"] for line in loaded] == [False, True]
     assert [line["cache"] for line in harness.log_lines() if line["msg"] == "request"] == ["refresh", "refresh", "hit"]
+
+
+def test_an_unchanged_reload_keeps_the_prepared_answers() -> None:
+    harness = make_router(FakeSource(same_bytes=True))
+    harness.router.handle(event([("Accept", V1)]))
+    (configured,) = harness.router._configured.values()
+    before = configured.table
+    harness.clock.now += 301
+    harness.router.handle(event([("Accept", V1)]))
+    assert configured.table is before and harness.source.reads == 2
 
 
 def test_changed_rows_are_validated_again() -> None:

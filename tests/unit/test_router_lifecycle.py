@@ -165,6 +165,16 @@ def test_canary_key_header_decides_the_side_and_never_reaches_the_log() -> None:
     assert route.version == V3
 
 
+def test_an_empty_canary_key_header_falls_back_to_the_client_ip() -> None:
+    settings = {**SETTINGS, config.CANARY_KEY: "X-Api-Key"}
+    h = make_router(FakeSource(rows=lifecycle_rows()))
+    for n in range(100):
+        ip = f"192.0.2.{n}"
+        with_empty = h.router.handle(event([("Accept", V3), ("X-Api-Key", "")], settings, client_ip=ip))
+        without = h.router.handle(event([("Accept", V3)], settings, client_ip=ip))
+        assert with_empty["origin"]["custom"]["domainName"] == without["origin"]["custom"]["domainName"]
+
+
 def test_log_lines_carry_emf_metrics_when_a_namespace_is_configured() -> None:
     h = harness(**{config.METRICS_NAMESPACE: "EdgeRouter/test"})
     settings = {**SETTINGS, config.METRICS_NAMESPACE: "EdgeRouter/test"}
@@ -196,6 +206,16 @@ def test_a_request_near_cloudfronts_size_limit_goes_without_the_route_header() -
     assert validate_result(original, result) == []
     small = h.router.handle(event([("Accept", V2)]))
     assert ROUTE_HEADER in small["headers"]
+
+
+def test_a_repeated_header_counts_its_name_once_per_occurrence_as_cloudfront_does() -> None:
+    h = harness()
+    repeated = [("X-A-Rather-Long-Repeated-Header-Name", "v" * 10)] * 405  # 20,250 bytes, each name counted
+    incoming = event([("Accept", V2), *repeated])
+    original = copy.deepcopy(incoming["Records"][0]["cf"]["request"])
+    result = h.router.handle(incoming)
+    assert ROUTE_HEADER not in result["headers"]
+    assert validate_result(original, result) == []
 
 
 def test_a_client_cannot_forge_the_route_header() -> None:
@@ -239,3 +259,14 @@ def test_every_configured_unknown_version_status_works(status: int) -> None:
     assert result["status"] == str(status) and result["statusDescription"]
     assert problem(result)["status"] == status
     assert validate_result(None, result) == []
+
+
+def test_long_distinct_values_are_decided_but_not_remembered() -> None:
+    h = harness()
+    for n in range(50):
+        result = h.router.handle(event([("Accept", f"application/vnd.example.v{n + 10}+json;p={'x' * 4000}")]))
+        assert result["status"] == "403"
+    assert h.router.handle(event([("Accept", V1)]))["origin"]["custom"]["path"] == "/Prod/v1"
+    (configured,) = h.router._configured.values()
+    assert configured.table is not None and V1 in configured.table.memo
+    assert not [key for key in configured.table.memo if len(str(key)) > 4000]
