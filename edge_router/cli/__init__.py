@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .. import __version__
+from .errors import print_error
 
 DEBUG_ENV = "EDGE_ROUTER_DEBUG"
 
@@ -44,11 +45,9 @@ def _unexpected(error: BaseException) -> int:
     """The last line of defence: name the exception in one line (the traceback only when debugging)."""
     if os.environ.get(DEBUG_ENV) == "1":
         traceback.print_exception(error, file=sys.stderr)
-    detail = " ".join(str(error).split())[:300]
+    detail = str(error).strip()
     hint = "" if os.environ.get(DEBUG_ENV) == "1" else f" ({DEBUG_ENV}=1 shows the traceback)"
-    print(
-        f"edge-router: error: unexpected {type(error).__name__}{': ' if detail else ''}{detail}{hint}", file=sys.stderr
-    )
+    print_error(f"unexpected {type(error).__name__}{': ' if detail else ''}{detail}", hint)
     return 1
 
 

@@ -29,7 +29,7 @@ from ..lifecycle import format_instant, parse_instant
 from ..log import JsonLogger
 from ..router import Router
 from ..store import StoreTimeouts
-from .mappings import guarded
+from .errors import guarded
 
 HASH_KEY_ENV = "EDGE_ROUTER_HASH_KEY"
 """The distribution's ``custom-apigw-hash-key``, so the canary side shown is the one clients get (a secret: never

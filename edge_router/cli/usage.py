@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import textwrap
@@ -36,7 +35,7 @@ from ..admin.usage import (
     version_filter,
 )
 from ..local.paths import ROUTER_LOG
-from .mappings import guarded
+from .errors import guarded
 
 WIDTH = 120
 """The table fits a 120-column terminal."""
@@ -235,12 +234,7 @@ def _usage(args: argparse.Namespace) -> int:
     report = _local(args, version) if args.local or args.log_file else _aws(args, version)
     for source in report.failed:
         print(f"edge-router: warning: {source.name}: {'; '.join(source.errors)}", file=sys.stderr)
-    try:
-        print(json.dumps(report.as_json(), indent=2) if args.json else render(report), flush=True)
-    except BrokenPipeError:
-        # The reader left (``| head``): send what Python still flushes at exit nowhere, instead of a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    print(json.dumps(report.as_json(), indent=2) if args.json else render(report), flush=True)
     return 0
 
 

@@ -28,7 +28,7 @@ from edge_router.admin.errors import ConflictError
 from edge_router.admin.rows import MappingSpec
 from edge_router.admin.table import MappingTable, PartialApplyError, TableTarget
 from edge_router.cli import main
-from edge_router.cli.mappings import guarded
+from edge_router.cli.errors import guarded
 from edge_router.local.http import LoopbackServer, QuietHandler, send_simple
 
 pytestmark = pytest.mark.functional
