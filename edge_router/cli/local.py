@@ -22,17 +22,17 @@ def register(subparsers: Any) -> None:
     )
     defaults = StackOptions()
     parser.add_argument(
-        "--port", type=int, default=defaults.port, help="CloudFront emulator port (default %(default)s)"
+        "--port", type=_port, default=defaults.port, help="CloudFront emulator port (default %(default)s)"
     )
     parser.add_argument(
         "--api-port",
-        type=int,
+        type=_port,
         default=defaults.api_port,
         help="API Gateway emulator port, 0 = free (default %(default)s)",
     )
     parser.add_argument(
         "--dynamodb-port",
-        type=int,
+        type=_port,
         default=defaults.dynamodb_port,
         help="embedded DynamoDB port, 0 = free (default %(default)s)",
     )
@@ -82,6 +82,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template with the API routes")
     parser.add_argument("--ready-file", type=Path, help="write the edge URL to this file once serving")
     parser.set_defaults(run=run)
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0 to 65535 (0: a free one)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 picks a free one)")
+    return int(text)
 
 
 def _seconds(text: str) -> int:
