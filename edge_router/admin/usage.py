@@ -109,7 +109,10 @@ def parse_since(text: str, now: datetime) -> Window:
         amount = int(match.group(1))
         if amount == 0:
             raise UsageError(f"--since {text!r}: the window is empty")
-        return Window(now - timedelta(**{_UNITS[match.group(2)]: amount}), now)
+        try:
+            return Window(now - timedelta(**{_UNITS[match.group(2)]: amount}), now)
+        except OverflowError:
+            raise UsageError(f"--since {text!r} reaches back before the year 1") from None
     try:
         start = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

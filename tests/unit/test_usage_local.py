@@ -218,6 +218,8 @@ def test_local_reads_the_stack_log_relative_to_the_working_directory(
         (["--local", "--regions", "us-east-1"], "--regions is for AWS"),
         (["--log-file", "x", "--stack", "s"], "--stack is for AWS"),
         (["--since", "yesterday", "--local"], "--since 'yesterday'"),
+        (["--since", "999999999d", "--local"], "--since '999999999d' reaches back before the year 1"),
+        (["--since", "9" * 30 + "m", "--local"], "reaches back before the year 1"),
         (["--version", "a/*", "--local"], "--version"),
         ([], "pass --stack NAME"),
     ],
