@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import math
 import os
 import socket
 from collections.abc import Mapping
@@ -21,11 +20,11 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from botocore.utils import validate_region_name
 
 from ..config import TABLE_NAME_PATTERN
 from ..local.dynamodb import is_local_endpoint, use_local_credentials
 from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
+from .checks import checked_region, checked_seconds
 from .errors import AdminError, UsageError
 from .table import TableTarget
 
@@ -34,7 +33,6 @@ SUFFIXES_ENV = "EDGE_ROUTER_ALLOWED_SUFFIXES"
 ACTOR_ENV = "EDGE_ROUTER_ADMIN"
 ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 STACK_OUTPUT = "DynamoDBTableName"
-MAX_TIMEOUT = 300.0
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -121,15 +119,11 @@ def table_target(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
     region = args.region or environ.get("AWS_REGION") or _configured_region()
     if not region:
         raise UsageError("no region: pass --region or set AWS_REGION (the table's home region)")
-    try:
-        validate_region_name(region)
-    except BotoCoreError:
-        raise UsageError(f"region {region!r} is not a region name (e.g. us-east-1)") from None
+    checked_region(region)
     endpoint = _endpoint(args, environ)
     if args.stack and args.table:
         raise UsageError("pass --table or --stack, not both")
-    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
-        raise UsageError(f"--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
+    checked_seconds("--timeout", args.timeout)
     if args.stack:
         limits = Config(connect_timeout=args.timeout, read_timeout=args.timeout, retries={"total_max_attempts": 2})
         client = boto3.client("cloudformation", region_name=region, config=limits)

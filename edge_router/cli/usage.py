@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import textwrap
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
+from ..admin.checks import checked_region, checked_seconds
 from ..admin.errors import AdminError, UsageError
 from ..admin.usage import (
     EDGE_LOG_GROUP_PREFIX,
@@ -41,7 +41,8 @@ WIDTH = 120
 """The table fits a 120-column terminal."""
 MAX_VERSION_WIDTH = 36
 """Longer versions are cut in the table (``--json`` has them whole)."""
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}\Z")
+MAX_QUERY_TIMEOUT = 3600.0
+"""Logs Insights stops a query after 60 minutes anyway."""
 _AWS_OPTIONS = ("stack", "namespace", "function_name", "log_group", "regions", "profile")
 
 
@@ -195,16 +196,15 @@ def _regions(text: str | None) -> tuple[str, ...]:
     if not regions:
         raise UsageError("--regions names no region")
     for region in regions:
-        if not _REGION.match(region):
-            raise UsageError(f"--regions: {region!r} is not an AWS region name")
+        checked_region(region, "--regions:")
     return regions
 
 
 def _aws(args: argparse.Namespace, version: str | None) -> UsageReport:
     if not (args.stack or args.namespace):
         raise UsageError("pass --stack NAME (or --namespace NS), or --local / --log-file for the local stack")
-    if args.timeout <= 0 or args.query_timeout <= 0:
-        raise UsageError("--timeout and --query-timeout must be positive")
+    checked_seconds("--timeout", args.timeout)
+    checked_seconds("--query-timeout", args.query_timeout, MAX_QUERY_TIMEOUT)
     regions = _regions(args.regions)
     now = datetime.now(UTC)
     window = parse_since(args.since, now)

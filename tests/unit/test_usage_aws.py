@@ -394,5 +394,16 @@ def test_command_with_stack_prints_table_and_warns_about_the_failed_region(
 def test_command_refuses_bad_regions_and_timeouts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["usage", "--namespace", NAMESPACE, "--regions", "Mars-1"]) == 2
     assert "'Mars-1' is not an AWS region name" in capsys.readouterr().err
-    assert main(["usage", "--namespace", NAMESPACE, "--query-timeout", "0"]) == 2
-    assert "must be positive" in capsys.readouterr().err
+    assert main(["usage", "--namespace", NAMESPACE, "--regions", "us-east1"]) == 2
+    assert "'us-east1' is not an AWS region name" in capsys.readouterr().err
+    for option, value, maximum in (
+        ("--query-timeout", "0", "3600"),
+        ("--query-timeout", "nan", "3600"),
+        ("--query-timeout", "inf", "3600"),
+        ("--timeout", "nan", "300"),
+        ("--timeout", "inf", "300"),
+        ("--timeout", "301", "300"),
+    ):
+        assert main(["usage", "--namespace", NAMESPACE, option, value]) == 2
+        err = capsys.readouterr().err
+        assert err == f"edge-router: error: {option} must be a number of seconds above 0 and at most {maximum}\n"
