@@ -134,10 +134,13 @@ def run(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # while starting: start() stops what it started, main() says "interrupted"
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()  # while serving: the loop below ends, and the stack stops in order
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     stack = LocalStack(options)
     try:
         try:
@@ -152,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             print(error, file=sys.stderr)
             return 1
 
+        for sig in previous:
+            signal.signal(sig, on_signal)
         print(banner(stack), flush=True)
         if args.ready_file:
             partial = args.ready_file.with_name(args.ready_file.name + ".partial")
