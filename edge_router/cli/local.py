@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     stack = LocalStack(options)
+    ready_file: Path | None = None
     try:
         try:
             stack.start()
@@ -162,11 +163,14 @@ def run(args: argparse.Namespace) -> int:
             partial = args.ready_file.with_name(args.ready_file.name + ".partial")
             partial.write_text(stack.edge_url + "\n")
             partial.replace(args.ready_file)  # atomic: a waiting script never reads half a URL
+            ready_file = args.ready_file
         while not stop.wait(0.5):
             pass
         print("stopping", file=sys.stderr, flush=True)
         return 0
     finally:
         stack.stop()
+        if ready_file is not None:  # the URL it names serves no more
+            ready_file.unlink(missing_ok=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
