@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from urllib.parse import urlsplit
 
 from .errors import UsageError
 
@@ -26,3 +27,16 @@ def checked_region(region: str, what: str = "region") -> str:
     if not _REGION.match(region):
         raise UsageError(f"{what} {region!r} is not an AWS region name (e.g. us-east-1)")
     return region
+
+
+def checked_url(source: str, url: str) -> str:
+    """``url`` when it is an ``http://`` or ``https://`` URL with a host (botocore would raise ``ValueError`` deep
+    inside the first call); ``source`` names where it came from (an option or an environment variable)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port raises ValueError for one out of range or not a number
+    except ValueError as error:
+        raise UsageError(f"{source} {url!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{source} {url!r} must be an http:// or https:// URL, e.g. http://127.0.0.1:8000")
+    return url

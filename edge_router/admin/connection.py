@@ -14,7 +14,6 @@ import os
 import socket
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -24,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..config import TABLE_NAME_PATTERN
 from ..local.dynamodb import is_local_endpoint, use_local_credentials
 from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
-from .checks import checked_region, checked_seconds
+from .checks import checked_region, checked_seconds, checked_url
 from .errors import AdminError, UsageError
 from .table import TableTarget
 
@@ -141,16 +140,7 @@ def _endpoint(args: argparse.Namespace, environ: Mapping[str, str]) -> str | Non
     """The endpoint URL, checked (botocore would raise ``ValueError`` deep inside the first call)."""
     found = [("--endpoint-url", args.endpoint_url)] + [(name, environ.get(name)) for name in ENDPOINT_ENVS]
     source, url = next(((source, url) for source, url in found if url), ("", None))
-    if url is None:
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - parsing the port raises ValueError for one out of range or not a number
-    except ValueError as error:
-        raise UsageError(f"{source} {url!r} is not a URL: {error}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{source} {url!r} must be an http:// or https:// URL, e.g. http://127.0.0.1:8000")
-    return str(url)
+    return None if url is None else checked_url(source, url)
 
 
 def _configured_region() -> str | None:

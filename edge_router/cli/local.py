@@ -6,12 +6,16 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..admin.checks import checked_url
+from ..admin.errors import UsageError
 from ..local.paths import ROUTER_LOG, TABLE_FILE
-from ..local.stack import DEFAULT_TEMPLATE, V1, V2, StackOptions
+from ..local.stack import DEFAULT_TEMPLATE, V1, V2, StackOptions, StackOptionsError
+from .errors import print_error
 
 
 def register(subparsers: Any) -> None:
@@ -97,6 +101,17 @@ def _seconds(text: str) -> int:
     return int(text)
 
 
+def _options(args: argparse.Namespace) -> StackOptions:
+    """The stack's options from the command line (each option is the field of the same name), checked before
+    anything starts: ``UsageError`` or ``StackOptionsError`` say what is wrong."""
+    if args.dynamodb_endpoint is not None:
+        checked_url("--dynamodb-endpoint", args.dynamodb_endpoint)
+    if args.edge_max_ttl is not None and args.edge_max_ttl < 1:
+        raise UsageError("--edge-max-ttl must be at least 1 (CloudFront cannot key on headers without caching)")
+    given = {option.name: getattr(args, option.name) for option in fields(StackOptions) if hasattr(args, option.name)}
+    return StackOptions(**given, router_log=ROUTER_LOG)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..local.apigateway import TemplateError
     from ..local.apiprocess import ApiGatewayError
@@ -105,33 +120,11 @@ def run(args: argparse.Namespace) -> int:
     from ..local.seeding import SeedingError
     from ..local.stack import LocalStack, banner
 
-    if args.data_file is not None and args.dynamodb_endpoint:
-        print(
-            "--persist and --data-file are for the embedded DynamoDB; an endpoint keeps its own data", file=sys.stderr
-        )
+    try:
+        options = _options(args)
+    except (UsageError, StackOptionsError) as error:
+        print_error(str(error))
         return 2
-    if args.edge_max_ttl is not None and args.edge_max_ttl < 1:
-        print("--edge-max-ttl must be at least 1 (CloudFront cannot key on headers without caching)", file=sys.stderr)
-        return 2
-
-    options = StackOptions(
-        port=args.port,
-        api_port=args.api_port,
-        dynamodb_port=args.dynamodb_port,
-        dynamodb_endpoint=args.dynamodb_endpoint,
-        table=args.table,
-        region=args.region,
-        header_name=args.header_name,
-        v1_value=args.v1_value,
-        v2_value=args.v2_value,
-        cache_ttl=args.cache_ttl,
-        seed=args.seed,
-        template=args.template,
-        edge_default_ttl=args.edge_default_ttl,
-        edge_max_ttl=args.edge_max_ttl,
-        data_file=args.data_file,
-        router_log=ROUTER_LOG,
-    )
     stop = threading.Event()
 
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -146,14 +139,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             stack.start()
-        except PortInUseError as error:
-            print(error, file=sys.stderr)
-            return 1
         except SeedingError as error:
-            print(f"seeding failed: {error}", file=sys.stderr)
+            print_error(f"seeding failed: {error}")
             return 1
-        except (PersistenceError, TemplateError, ApiGatewayError) as error:
-            print(error, file=sys.stderr)
+        except (PortInUseError, PersistenceError, TemplateError, ApiGatewayError) as error:
+            print_error(str(error))
             return 1
 
         for sig in previous:

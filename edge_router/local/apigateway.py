@@ -62,8 +62,18 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a SAM/CloudFormation template, tolerating short-form intrinsic functions."""
-    document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - _CfnLoader is a SafeLoader
+    """Parse a SAM/CloudFormation template, tolerating short-form intrinsic functions; ``TemplateError`` when it
+    cannot be read or is not YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TemplateError(f"cannot read the template {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise TemplateError(f"the template {path} is not UTF-8 text") from None
+    try:
+        document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - _CfnLoader is a SafeLoader
+    except yaml.YAMLError as error:
+        raise TemplateError(f"the template {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(document, dict):
         raise TemplateError(f"{path} is not a template")
     return document

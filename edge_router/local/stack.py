@@ -45,6 +45,10 @@ UNKNOWN = "application/vnd.example.v99+json"
 """scripts/smoke.sh's default value for the unknown-version check."""
 
 
+class StackOptionsError(ValueError):
+    """Options that contradict each other (``edge-router local`` exits 2)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StackOptions:
     """What ``edge-router local`` can change; defaults are the template's parameter defaults."""
@@ -70,6 +74,12 @@ class StackOptions:
     """Keep the table in this file between runs (embedded DynamoDB only); ``None``: in memory."""
     router_log: Path | None = None
     """Also append the router's log lines to this file (``paths.ROUTER_LOG`` for ``edge-router local``)."""
+
+    def __post_init__(self) -> None:
+        if self.data_file is not None and self.dynamodb_endpoint:
+            raise StackOptionsError(
+                "--persist and --data-file are for the embedded DynamoDB; an endpoint keeps its own data"
+            )
 
     def parameters(self) -> dict[str, Any]:
         """The template parameters the local options override."""
@@ -154,8 +164,6 @@ class LocalStack:
 
     def _start(self) -> None:
         opts = self.options
-        if opts.data_file is not None and opts.dynamodb_endpoint:
-            raise TemplateError("a table file is for the embedded DynamoDB; an endpoint keeps its own data")
         template = load_template(opts.template)
         distribution = Distribution.from_template(template, opts.parameters())
         if "origin-request" not in distribution.handlers:

@@ -135,7 +135,7 @@ def test_a_port_in_use_is_a_clear_error(stack: LocalStack) -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == f"port {busy} is already in use; pass --api-port"
+    assert result.stderr == f"edge-router: error: port {busy} is already in use; pass --api-port\n"
 
 
 def test_the_command_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
