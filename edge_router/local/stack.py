@@ -19,15 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import config, handler
-from ..mapping import LOCAL_ORIGINS_ENV, is_loopback_host
+from ..mapping import LOCAL_ORIGINS_ENV
 from .apigateway import TemplateError, load_template
 from .apiprocess import ApiGatewayProcess
 from .cloudfront import CloudFront
 from .distribution import Distribution
-from .dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, use_local_credentials
+from .dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, is_local_endpoint, local_credentials
 from .edge_cache import CachePolicy, EdgeCache
 from .functionlog import FunctionOutput
 from .http import PortInUseError, serve_in_thread
@@ -225,10 +224,10 @@ class LocalStack:
 
     def _start_dynamodb(self) -> str:
         opts = self.options
+        if opts.dynamodb_endpoint is None or is_local_endpoint(opts.dynamodb_endpoint):
+            # The embedded DynamoDB and DynamoDB Local accept any credentials; a real endpoint needs the user's own.
+            self._set_env(local_credentials())
         if opts.dynamodb_endpoint:
-            host = urlsplit(opts.dynamodb_endpoint).hostname or ""
-            if is_loopback_host(host):
-                use_local_credentials()  # DynamoDB Local accepts any; a real endpoint needs the user's own
             return opts.dynamodb_endpoint
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         _check_port_free(opts.host, opts.dynamodb_port, "--dynamodb-port")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import subprocess
 import time
@@ -136,6 +137,15 @@ def test_a_port_in_use_is_a_clear_error(stack: LocalStack) -> None:
     )
     assert result.returncode == 1
     assert result.stderr == f"edge-router: error: port {busy} is already in use; pass --api-port\n"
+
+
+def test_stop_undoes_every_change_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)  # the package's stack sets some of these while it runs
+    before = dict(os.environ)
+    with LocalStack(StackOptions(port=0, api_port=0, dynamodb_port=0)):
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "local"  # the embedded DynamoDB accepts any
+    assert dict(os.environ) == before
 
 
 def test_the_command_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
