@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import re
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -490,15 +491,21 @@ def region_logs(
     *,
     timeout: float,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
+    cancelled: threading.Event | None = None,
 ) -> SourceUsage:
     """One region's requests, distinct deprecated clients and last request per version, from one Logs Insights
     query (the requests land in ``logged``: the metrics' count is the one the report uses where there is one).
 
     A region without the log group (the function never ran there) is an empty result. The query is polled until
     it completes, with a growing pause, for at most ``timeout`` seconds; then it is stopped and the region fails.
+    Once ``cancelled`` is set (Ctrl-C), the pause ends at once, the query is stopped and the region fails.
     """
+    cancelled = cancelled or threading.Event()
+    pause_for = sleep or cancelled.wait
     usage = SourceUsage(logs.meta.region_name)
+    if cancelled.is_set():
+        raise AdminError("interrupted before the Logs Insights query started")
     try:
         query_id = logs.start_query(
             logGroupName=log_group,
@@ -523,7 +530,10 @@ def region_logs(
         if clock() + pause > deadline:
             _stop_query(logs, query_id)
             raise AdminError(f"Logs Insights query still {status} after {timeout:g} s (--query-timeout)")
-        sleep(pause)
+        pause_for(pause)
+        if cancelled.is_set():
+            _stop_query(logs, query_id)
+            raise AdminError(f"interrupted: Logs Insights query {query_id} stopped")
         pause = min(pause * 2, 5.0)
     usage.bytes_scanned = float(response.get("statistics", {}).get("bytesScanned", 0.0))
     for row in response.get("results", []):
@@ -567,16 +577,19 @@ def gather(
     version: str | None = None,
     query_timeout: float = 60.0,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> UsageReport:
     """Query every region in parallel (metrics and logs each in their own thread) and sum what they say.
 
     A region that fails is named in its ``SourceUsage.errors`` and the report is partial; if every region fails,
-    ``AdminError`` carries the first failure (missing credentials, say).
+    ``AdminError`` carries the first failure (missing credentials, say). On Ctrl-C the jobs not started are
+    dropped, every Logs Insights poll stops its query at once, and ``KeyboardInterrupt`` goes on without waiting
+    for them (calls in flight end by their own timeouts).
     """
     if not target.regions:
         raise UsageError("no region to read")
     period = metric_period(window, now)
+    cancelled = threading.Event()
     # Clients are built here, not in the threads: building botocore clients is not thread-safe.
     clients = {
         region: (client_for("cloudwatch", region), client_for("logs", region) if target.log_group else None)
@@ -589,14 +602,17 @@ def gather(
     def logs_job(region: str) -> SourceUsage:
         assert target.log_group is not None
         logs = clients[region][1]
-        return region_logs(logs, target.log_group, window, timeout=query_timeout, clock=clock, sleep=sleep)
+        return region_logs(
+            logs, target.log_group, window, timeout=query_timeout, clock=clock, sleep=sleep, cancelled=cancelled
+        )
 
     jobs: list[tuple[str, str, Callable[[str], SourceUsage]]] = [(r, "metrics", metrics_job) for r in target.regions]
     if target.log_group:
         jobs += [(region, "logs", logs_job) for region in target.regions]
     merged = {region: SourceUsage(region) for region in target.regions}
     answered: set[tuple[str, str]] = set()
-    with ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="usage") as pool:
+    pool = ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="usage")
+    try:
         futures = [(region, kind, pool.submit(job, region)) for region, kind, job in jobs]
         for region, kind, future in futures:
             try:
@@ -606,6 +622,11 @@ def gather(
                 continue
             merged[region].add(part)
             answered.add((region, kind))
+    except BaseException:  # Ctrl-C above all: stop the polls, drop what has not started, do not wait
+        cancelled.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     sources = tuple(merged.values())
     if not answered:
         first = sources[0]
