@@ -80,13 +80,25 @@ def check(case: Case, status: int, content_type: str, body: bytes) -> str | None
     return None if message.startswith(f"API {case.version}:") else f"{case.accept!r}: got {message!r}"
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def target_for(url: str) -> tuple[Target, str]:
+    """Where ``url`` (``http[s]://host[:port]``) sends requests, and its ``Host`` header; ``ValueError`` says why
+    it cannot be used."""
+    split = urlsplit(url)
+    if split.scheme not in DEFAULT_PORTS or not split.hostname:
+        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+    if split.path not in ("", "/") or split.query:
+        raise ValueError(f"{url!r}: give the scheme, host and port only (the paths are this script's)")
+    return Target(split.scheme, split.hostname, split.port or DEFAULT_PORTS[split.scheme]), split.netloc
+
+
 def worker(  # noqa: PLR0917 - a thread target
     base_url: str, path_for: dict[Case, str], cases: list[Case], count: int, deadline: float, tally: Tally
 ) -> None:
     """Send ``count`` requests over one keep-alive connection (reconnecting after a failure)."""
-    split = urlsplit(base_url)
-    target = Target("http", split.hostname or "127.0.0.1", split.port or 80)
-    host = split.netloc
+    target, host = target_for(base_url)
     client = OriginPool()
     latencies: list[float] = []
     errors: list[str] = []
@@ -160,7 +172,14 @@ def report(name: str, tally: Tally, elapsed: float) -> tuple[float, float]:
     return rate, p50
 
 
-def main() -> int:
+def ratio_line(edge_rate: float, edge_p50: float, direct_rate: float, direct_p50: float) -> str:
+    """The edge path's cost as ratios to the direct run's figures (none when either run completed no request)."""
+    if not (edge_rate > 0 and direct_rate > 0):
+        return "ratio edge/direct: none (a run completed no request)"
+    return f"ratio edge/direct: throughput {edge_rate / direct_rate:.2f}x, p50 latency {edge_p50 / direct_p50:.2f}x"
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000, help="requests per run (default %(default)s)")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive clients (default %(default)s)")
@@ -173,7 +192,17 @@ def main() -> int:
     args = parser.parse_args()
     if args.requests < 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be positive")
+    for option, url in (("--base-url", args.base_url), ("--api-url", args.api_url)):
+        try:
+            if url is not None:
+                target_for(url)
+        except ValueError as error:
+            parser.error(f"{option}: {error}")
+    return args
 
+
+def main() -> int:
+    args = _arguments()
     stack = None
     real_stdout = sys.stdout
     if args.base_url is None:
@@ -214,7 +243,7 @@ def main() -> int:
     if direct is not None:
         direct_rate, direct_p50 = report("API Gateway emulator directly", *direct)
         failures += len(direct[0].errors) + len(direct[0].misrouted)
-        print(f"ratio edge/direct: throughput {edge_rate / direct_rate:.2f}x, p50 latency {edge_p50 / direct_p50:.2f}x")
+        print(ratio_line(edge_rate, edge_p50, direct_rate, direct_p50))
     print("OK: every answer was the right one" if failures == 0 else f"FAILED: {failures} errors or misrouted answers")
     return 0 if failures == 0 else 1
 
