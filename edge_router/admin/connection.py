@@ -18,11 +18,12 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError
 
 from ..config import TABLE_NAME_PATTERN
 from ..local.dynamodb import is_local_endpoint, use_local_credentials
 from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
+from .aws import stack_call
 from .checks import checked_region, checked_seconds, checked_url
 from .errors import AdminError, UsageError
 from .table import TableTarget
@@ -98,13 +99,7 @@ def actor(explicit: str | None = None, environ: Mapping[str, str] = os.environ) 
 
 def table_from_stack(cloudformation: Any, stack: str) -> str:
     """The ``DynamoDBTableName`` output of a CloudFormation stack (client injected, so tests stub it)."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        message = error.response.get("Error", {}).get("Message", str(error))
-        raise AdminError(f"stack {stack!r}: {message}") from None
-    except BotoCoreError as error:
-        raise AdminError(f"stack {stack!r}: {error}") from None
+    stacks = stack_call(stack, lambda: cloudformation.describe_stacks(StackName=stack)["Stacks"])
     for output in stacks[0].get("Outputs", []) if stacks else []:
         if output.get("OutputKey") == STACK_OUTPUT:
             return str(output["OutputValue"])

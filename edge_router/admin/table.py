@@ -34,10 +34,11 @@ from pynamodb.transactions import TransactWrite
 
 from ..mapping import normalize_key
 from ..model import VersionMappingModel, bind_model
+from .aws import error_code, error_details
 from .diff import Change, Plan
 from .errors import AdminError, ConflictError
 from .rows import MappingRow, MappingSpec, canonical_instant
-from .transactions import TRANSACTION_LIMIT, OutcomeUnknownError, RetryPolicy, chunked, commit, error_code
+from .transactions import TRANSACTION_LIMIT, OutcomeUnknownError, RetryPolicy, chunked, commit
 
 _CREDENTIAL_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"}
@@ -307,7 +308,7 @@ class MappingTable:
         )
 
     def _translate(self, error: Exception, cause: Exception | None) -> AdminError:
-        code = error_code(error)
+        code, detail = error_details(error)
         target = self.target
         if code == "ResourceNotFoundException":
             return AdminError(f"{target.describe()} not found")
@@ -320,7 +321,7 @@ class MappingTable:
         if isinstance(cause, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
             endpoint = target.endpoint_url or f"the DynamoDB endpoint of {target.region}"
             return AdminError(f"cannot reach {endpoint}: {type(cause).__name__}")
-        message = _error_detail(error) or str(cause or error)
+        message = detail or str(cause or error)
         return AdminError(f"{code or type(cause or error).__name__}: {' '.join(str(message).split())[:300]}")
 
 
@@ -350,10 +351,3 @@ def _is_ours(row: MappingRow | None, item: VersionMappingModel) -> bool:
         item.updated_at,
         expected_revision,
     )
-
-
-def _error_detail(error: Exception) -> str | None:
-    response = getattr(getattr(error, "cause", None), "response", None)
-    details = response.get("Error") if isinstance(response, dict) else None
-    message = details.get("Message") if isinstance(details, dict) else None
-    return str(message) if message else None

@@ -20,6 +20,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 from pynamodb.exceptions import TransactWriteError
 
+from .aws import error_code
 from .errors import AdminError
 
 TRANSACTION_LIMIT = 100
@@ -52,14 +53,6 @@ class Failure(Enum):
     """It was sent and no answer came (timeout, closed connection, 5xx, still in progress): retry, same token."""
     REFUSED = "refused"
     """A definite answer: nothing was written (cancelled, invalid, not allowed)."""
-
-
-def error_code(error: Exception) -> str | None:
-    """DynamoDB's error code behind a PynamoDB error, if the request got an answer at all."""
-    response = getattr(getattr(error, "cause", None), "response", None)
-    details = response.get("Error") if isinstance(response, dict) else None
-    code = details.get("Code") if isinstance(details, dict) else None
-    return str(code) if code else None
 
 
 def classify(error: TransactWriteError) -> Failure:

@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..errors import MappingError
 from ..log import DIMENSIONS, METRIC_NAME, NO_VERSION
 from ..mapping import validate_key
+from .aws import error_code, error_text, stack_call
 from .errors import AdminError, UsageError
 
 EDGE_REGIONS: tuple[str, ...] = (
@@ -392,12 +393,9 @@ def read_log(
 
 def function_from_stack(cloudformation: Any, stack: str) -> tuple[str, str]:
     """``(stack name, function name)``: the physical id of the stack's ``EdgeRouterFunction``."""
-    try:
-        resources = cloudformation.describe_stack_resources(StackName=stack, LogicalResourceId=FUNCTION_RESOURCE)
-    except ClientError as error:
-        raise AdminError(f"stack {stack!r}: {_client_error(error)}") from None
-    except BotoCoreError as error:
-        raise AdminError(f"stack {stack!r}: {error}") from None
+    resources = stack_call(
+        stack, lambda: cloudformation.describe_stack_resources(StackName=stack, LogicalResourceId=FUNCTION_RESOURCE)
+    )
     for resource in resources.get("StackResources", []):
         if resource.get("PhysicalResourceId"):
             return str(resource["StackName"]), str(resource["PhysicalResourceId"])
@@ -415,15 +413,6 @@ def metric_period(window: Window, now: datetime) -> int:
         if age <= timedelta(days=kept) and span / period <= 1440:
             return period
     return 86_400
-
-
-def _client_error(error: ClientError) -> str:
-    details = error.response.get("Error", {})
-    return f"{details.get('Code', 'error')}: {details.get('Message', str(error))}"
-
-
-def _error_text(error: Exception) -> str:
-    return _client_error(error) if isinstance(error, ClientError) else str(error)
 
 
 def region_metrics(cloudwatch: Any, namespace: str, window: Window, period: int, version: str | None) -> SourceUsage:
@@ -515,7 +504,7 @@ def region_logs(
             limit=10_000,
         )["queryId"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return usage
         raise
     deadline = clock() + timeout
@@ -618,7 +607,7 @@ def gather(
             try:
                 part = future.result()
             except (ClientError, BotoCoreError, AdminError) as error:
-                merged[region].errors.append(f"{kind}: {_error_text(error)}")
+                merged[region].errors.append(f"{kind}: {error_text(error)}")
                 continue
             merged[region].add(part)
             answered.add((region, kind))

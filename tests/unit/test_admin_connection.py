@@ -117,7 +117,7 @@ def test_stack_outputs_with_a_stubbed_client() -> None:
         with pytest.raises(AdminError, match="has no DynamoDBTableName output"):
             table_from_stack(client, "edge")
         stub.add_client_error("describe_stacks", "ValidationError", "Stack with id gone does not exist")
-        with pytest.raises(AdminError, match="stack 'gone': Stack with id gone does not exist"):
+        with pytest.raises(AdminError, match="stack 'gone': ValidationError: Stack with id gone does not exist"):
             table_from_stack(client, "gone")
 
 
