@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
 from typing import Any, Protocol
@@ -62,14 +65,34 @@ class QuietHandler(BaseHTTPRequestHandler):
         """Quiet: the banner stays readable."""
 
 
-def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: str) -> LoopbackServer:
-    """Bind a server (port 0 = a free one); a taken port is a ``PortInUseError`` naming the option to change."""
+@contextmanager
+def binding(host: str, port: int, option: str) -> Iterator[None]:
+    """Around a bind to ``host:port``: a taken port becomes a ``PortInUseError`` naming the option to change."""
     try:
-        return LoopbackServer((host, port), handler)
+        yield
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUseError(host, port, option) from None
         raise
+
+
+def bound_socket(host: str, port: int, option: str) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEADDR``, as the servers bind (port 0 = a free one)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        with binding(host, port, option):
+            sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: str) -> LoopbackServer:
+    """Bind a server (port 0 = a free one); a taken port is a ``PortInUseError`` naming the option to change."""
+    with binding(host, port, option):
+        return LoopbackServer((host, port), handler)
 
 
 class Serving(Protocol):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import socket
 import threading
 from typing import cast
@@ -33,7 +32,7 @@ from .framing import (
     request_bytes,
     response_head,
 )
-from .http import MAX_BODY, PortInUseError
+from .http import MAX_BODY, bound_socket
 from .origin import AsyncOriginPool, OriginConnection, OriginError, Outgoing
 
 IDLE_TIMEOUT = 60.0
@@ -314,15 +313,7 @@ class EdgeServer:
 
     def __init__(self, cloudfront: CloudFront, host: str, port: int, option: str) -> None:
         self.cloudfront = cloudfront
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.socket.bind((host, port))
-        except OSError as error:
-            self.socket.close()
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUseError(host, port, option) from None
-            raise
+        self.socket = bound_socket(host, port, option)
         self.socket.listen(128)
         self.socket.setblocking(False)
         self.server_address: tuple[str, int] = self.socket.getsockname()

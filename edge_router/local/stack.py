@@ -7,12 +7,10 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import importlib
 import logging
 import os
 import shlex
-import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -29,7 +27,7 @@ from .distribution import Distribution
 from .dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, is_local_endpoint, local_credentials
 from .edge_cache import CachePolicy, EdgeCache
 from .functionlog import FunctionOutput
-from .http import PortInUseError, serve_in_thread
+from .http import bound_socket, serve_in_thread
 from .persistence import TableFile
 from .seeding import SeedMapping, seed
 from .server import EdgeServer
@@ -107,16 +105,8 @@ class StackOptions:
 
 def _check_port_free(host: str, port: int, option: str) -> None:
     """moto's threaded server waits forever when its port is taken, so the port is tried first."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUseError(host, port, option) from None
-            raise
+    if port != 0:
+        bound_socket(host, port, option).close()
 
 
 @dataclass
