@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
-from ..cf_events import PLACEHOLDER_ORIGIN, origin_request_event, origin_response_event
+from ..cf_events import PLACEHOLDER_ORIGIN, header_lines, origin_request_event, origin_response_event
 from ..problems import reason_phrase
 from ..validator import is_disallowed, validate_response_output, validate_result
 from .edge_cache import CachePolicy, EdgeCache, Key, edge_ttl
@@ -45,6 +45,8 @@ DISTRIBUTION_ID = "ELOCALEMULATOR"
 OWN_HEADERS = frozenset({"x-cache", "x-amz-cf-id", "x-amz-cf-pop", "via", "age"})
 """Response headers CloudFront sets itself: an origin's value never reaches the viewer."""
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
+"""How a message's body is delimited: the emulator frames what it sends itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +205,14 @@ def cf_error(status: int, x_cache: str, message: str, *, close: bool = False) ->
     return Answer(status, headers, body.encode(), reason_phrase(status), close=close)
 
 
-def _header_lines(headers: Any) -> Iterator[tuple[str, str]]:
-    """CloudFront-shape headers back to lines; ``key`` omitted means CloudFront uses the name."""
-    for name, entries in (headers or {}).items():
-        for entry in entries:
-            yield str(entry.get("key") or name), str(entry["value"])
+def _function_failed(error: Exception) -> Answer:
+    """CloudFront's answer when a function raises or times out."""
+    return cf_error(503, "LambdaExecutionError from cloudfront", f"The Lambda function failed: {type(error).__name__}.")
+
+
+def _invalid_output(problems: Iterable[str]) -> Answer:
+    """CloudFront's answer when a function's output fails validation."""
+    return cf_error(502, "LambdaValidationError from cloudfront", "Lambda validation error: " + "; ".join(problems))
 
 
 def _body(result: Mapping[str, Any]) -> bytes:
@@ -217,7 +222,7 @@ def _body(result: Mapping[str, Any]) -> bytes:
 
 def generated_answer(result: Mapping[str, Any]) -> Answer:
     """The HTTP answer for a response the function generated (already validated)."""
-    headers = list(_header_lines(result.get("headers")))
+    headers = header_lines(result.get("headers"))
     names = {name.lower() for name, _ in headers}
     if "server" not in names:
         headers.append(("Server", "CloudFront"))
@@ -245,8 +250,8 @@ def origin_call(
         data = str(replaced.get("data", ""))
         body = base64.b64decode(data) if replaced.get("encoding") == "base64" else data.encode()
     merged: dict[str, tuple[str, list[str]]] = {}
-    for name, value in _header_lines(result.get("headers")):
-        if name.lower() not in ("content-length", "transfer-encoding"):
+    for name, value in header_lines(result.get("headers")):
+        if name.lower() not in FRAMING_HEADERS:
             merged.setdefault(name.lower(), (name, []))[1].append(value)
     headers = [
         (name, ("; " if lowered == "cookie" else ", ").join(values)) for lowered, (name, values) in merged.items()
@@ -314,14 +319,10 @@ class CloudFront:
         try:
             result = self.handler(event, None)
         except Exception as error:  # CloudFront: an unhandled exception or timeout is a 503
-            return cf_error(
-                503, "LambdaExecutionError from cloudfront", f"The Lambda function failed: {type(error).__name__}."
-            )
+            return _function_failed(error)
         problems = validate_result(original, result, allow_local_origins=self.allow_local_origins)
         if problems:
-            return cf_error(
-                502, "LambdaValidationError from cloudfront", "Lambda validation error: " + "; ".join(problems)
-            )
+            return _invalid_output(problems)
         if "status" in result:
             return generated_answer(result)
         return origin_call(result, viewer.body, cf["config"]["requestId"], key)
@@ -361,17 +362,13 @@ class CloudFront:
         try:
             result = self.origin_response(event, None)
         except Exception as error:
-            return cf_error(
-                503, "LambdaExecutionError from cloudfront", f"The Lambda function failed: {type(error).__name__}."
-            )
+            return _function_failed(error)
         problems = validate_response_output(original, result)
         if problems:
-            return cf_error(
-                502, "LambdaValidationError from cloudfront", "Lambda validation error: " + "; ".join(problems)
-            )
+            return _invalid_output(problems)
         final_status = int(result["status"])
         final_reason = str(result.get("statusDescription") or reason_phrase(final_status))
-        headers = _unframed([*_header_lines(result.get("headers")), *hidden])
+        headers = _unframed([*header_lines(result.get("headers")), *hidden])
         return ResponseHead(final_status, final_reason, headers, _body(result) if "body" in result else None)
 
     def store(self, call: OriginCall, head: ResponseHead, body: bytes) -> bool:
@@ -408,7 +405,7 @@ class CloudFront:
 
 def _unframed(lines: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Header lines without ``Content-Length`` and ``Transfer-Encoding``: the emulator frames what it sends."""
-    return [(name, value) for name, value in lines if name.lower() not in ("content-length", "transfer-encoding")]
+    return [(name, value) for name, value in lines if name.lower() not in FRAMING_HEADERS]
 
 
 MISS = ("X-Cache", "Miss from cloudfront")
