@@ -25,6 +25,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import MappingError
+from ..lifecycle import format_instant
 from ..log import DIMENSIONS, METRIC_NAME, NO_VERSION
 from ..mapping import validate_key
 from .aws import error_code, error_text, stack_call
@@ -301,7 +302,7 @@ def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_instant(math.floor(moment.timestamp()))
 
 
 def summarize(sources: Iterable[SourceUsage], version: str | None = None) -> tuple[VersionUsage, ...]:

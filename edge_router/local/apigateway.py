@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
+from ..lifecycle import http_date
 from .http import BodyError, LoopbackServer, QuietHandler, bind, read_body, send_simple
 
 DEFAULT_STAGE = "Prod"
@@ -235,7 +235,7 @@ def proxy_event(request: HttpRequest, route: Route, params: dict[str, str], stag
             "resourcePath": route.resource,
             "httpMethod": request.method,
             "extendedRequestId": base64.b64encode(secrets.token_bytes(12)).decode()[:16],
-            "requestTime": formatdate(now, usegmt=True),
+            "requestTime": http_date(int(now)),
             "path": f"/{stage}{path}",
             "accountId": ACCOUNT_ID,
             "protocol": "HTTP/1.1",
