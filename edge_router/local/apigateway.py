@@ -34,7 +34,8 @@ DEFAULT_STAGE = "Prod"
 """The stage SAM gives an implicit API (and the sample's explicit one)."""
 API_ID = "local0api1"
 ACCOUNT_ID = "123456789012"
-Handler = Callable[[dict[str, Any], Any], Any]
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+"""A Lambda function's handler: ``(event, context) -> result``."""
 
 
 class TemplateError(ValueError):
@@ -360,10 +361,10 @@ class FunctionRunner:
     """Loads each function's handler module once per function (module state is per function, as in Lambda)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, LambdaHandler] = {}
         self._lock = threading.Lock()
 
-    def _load(self, function: Function) -> Handler:
+    def _load(self, function: Function) -> LambdaHandler:
         module_name, _, attribute = function.handler.rpartition(".")
         source = function.code_dir / (module_name.replace(".", "/") + ".py")
         spec = importlib.util.spec_from_file_location(f"_local_lambda_{function.name}_{module_name}", source)
@@ -379,7 +380,7 @@ class FunctionRunner:
             raise TemplateError(f"{function.name}: {function.handler} is not a function")
         return handler  # type: ignore[no-any-return]
 
-    def handler_for(self, function: Function) -> Handler:
+    def handler_for(self, function: Function) -> LambdaHandler:
         with self._lock:
             if function.name not in self._handlers:
                 self._handlers[function.name] = self._load(function)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from ..cf_events import PLACEHOLDER_ORIGIN, header_lines, origin_request_event, 
 from ..lifecycle import http_date
 from ..problems import reason_phrase
 from ..validator import is_disallowed, validate_response_output, validate_result
+from .apigateway import LambdaHandler
 from .edge_cache import CachePolicy, EdgeCache, Key, edge_ttl
 from .http import HOP_BY_HOP, connection_tokens
 from .origin import Target
@@ -44,7 +45,6 @@ DISTRIBUTION_DOMAIN = "local.cloudfront.net"
 DISTRIBUTION_ID = "ELOCALEMULATOR"
 OWN_HEADERS = frozenset({"x-cache", "x-amz-cf-id", "x-amz-cf-pop", "via", "age"})
 """Response headers CloudFront sets itself: an origin's value never reaches the viewer."""
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 """How a message's body is delimited: the emulator frames what it sends itself."""
 
@@ -122,7 +122,7 @@ def forwarded_headers(viewer: ViewerRequest, policy: CachePolicy | None = None) 
     no ``User-Agent`` when the viewer sent none. Real CloudFront also adds ``CloudFront-*`` headers when a
     policy asks for them (the template's do not).
     """
-    connection = connection_tokens([v for n, v in viewer.headers if n.lower() == "connection"])
+    connection = connection_tokens(viewer.headers)
     kept: list[tuple[str, str]] = []
     xff: list[str] = []
     via: list[str] = []
@@ -331,7 +331,7 @@ class CloudFront:
         Hop-by-hop headers are dropped (``Transfer-Encoding`` stays: it is read-only for the function). Headers a
         function may never see (``x-amzn-RequestId`` ...) are kept out of the event and passed on afterwards.
         """
-        connection = connection_tokens([v for n, v in origin_headers if n.lower() == "connection"])
+        connection = connection_tokens(origin_headers)
         visible: list[tuple[str, str]] = []
         hidden: list[tuple[str, str]] = []
         for name, value in origin_headers:

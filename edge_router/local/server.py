@@ -32,7 +32,7 @@ from .framing import (
     request_bytes,
     response_head,
 )
-from .http import MAX_BODY, bound_socket
+from .http import MAX_BODY, NO_BODY_STATUSES, bound_socket
 from .origin import AsyncOriginPool, OriginConnection, OriginError, Outgoing
 
 IDLE_TIMEOUT = 60.0
@@ -123,9 +123,9 @@ class OriginExchange:
             if self._kept is not None:  # stored before the viewer has it, so its next request can already hit
                 cloudfront.store(self.call, head, body)
                 self._kept = None
-            framing = [] if head.status in (204, 304) else [("Content-Length", str(len(body)))]
+            framing = [] if head.status in NO_BODY_STATUSES else [("Content-Length", str(len(body)))]
             data = response_head(head.status, head.reason, [*self._headers_out, *framing])
-            self.viewer.write(data if self.head_only or head.status in (204, 304) else data + body)
+            self.viewer.write(data if self.head_only or head.status in NO_BODY_STATUSES else data + body)
         elif self._chunked_out and not self.head_only:
             self.viewer.write(b"0\r\n\r\n")
         if self._kept is not None:
@@ -293,10 +293,10 @@ class ViewerConnection(asyncio.Protocol):
 
     def send_answer(self, answer: Answer, head_only: bool) -> None:
         extra = [("Via", VIA), *([("Connection", "close")] if answer.close else [])]
-        framing = [] if answer.status in (204, 304) else [("Content-Length", str(len(answer.body)))]
+        framing = [] if answer.status in NO_BODY_STATUSES else [("Content-Length", str(len(answer.body)))]
         reason = answer.reason or reason_phrase(answer.status)
         data = response_head(answer.status, reason, [*answer.headers, *extra, *framing])
-        self.write(data if head_only or answer.status in (204, 304) else data + answer.body)
+        self.write(data if head_only or answer.status in NO_BODY_STATUSES else data + answer.body)
 
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
