@@ -16,6 +16,7 @@ import argparse
 import io
 import itertools
 import json
+import math
 import sys
 import threading
 import time
@@ -23,9 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from edge_router.local.origin import OriginError, OriginPool, Target
-
-V1 = "application/vnd.example.v1+json"
-V2 = "application/vnd.example.v2+json"
+from edge_router.local.stack import V1, V2, LocalStack, StackOptions
 
 
 @dataclass(frozen=True)
@@ -153,10 +152,12 @@ def run(  # noqa: PLR0917
 
 
 def percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (the smallest sample with at least ``fraction`` of them at or below it); NaN for
+    no samples. ``make bench`` uses it too."""
     if not samples:
         return float("nan")
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def report(name: str, tally: Tally, elapsed: float) -> tuple[float, float]:
@@ -206,8 +207,6 @@ def main() -> int:
     stack = None
     real_stdout = sys.stdout
     if args.base_url is None:
-        from edge_router.local.stack import LocalStack, StackOptions
-
         # Free ports; the mapping cache TTL is long so the figures measure routing, not table refreshes.
         ttl = args.edge_default_ttl
         options = StackOptions(port=0, api_port=0, dynamodb_port=0, cache_ttl=300, edge_default_ttl=ttl)

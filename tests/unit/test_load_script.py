@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -47,3 +48,17 @@ def test_a_run_that_completed_nothing_has_no_ratio(load: ModuleType) -> None:
     assert load.ratio_line(100.0, 2.0, 0.0, float("nan")) == "ratio edge/direct: none (a run completed no request)"
     assert load.ratio_line(0.0, float("nan"), 50.0, 1.0) == "ratio edge/direct: none (a run completed no request)"
     assert load.ratio_line(100.0, 2.0, 50.0, 1.0) == "ratio edge/direct: throughput 2.00x, p50 latency 2.00x"
+
+
+@pytest.mark.parametrize(
+    ("samples", "fraction", "expected"),
+    [([3.0, 1.0, 2.0, 4.0], 0.5, 2.0), ([5.0], 0.99, 5.0), ([float(n) for n in range(1, 101)], 0.99, 99.0)],
+)
+def test_percentile_is_the_nearest_rank(
+    load: ModuleType, samples: list[float], fraction: float, expected: float
+) -> None:
+    assert load.percentile(samples, fraction) == expected
+
+
+def test_percentile_of_nothing_is_nan(load: ModuleType) -> None:
+    assert math.isnan(load.percentile([], 0.5))
