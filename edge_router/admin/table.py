@@ -53,7 +53,6 @@ class TableTarget:
     region: str
     endpoint_url: str | None = None
     timeout: float = 3.0
-    retries: int = 1
 
     def describe(self) -> str:
         where = f"region {self.region}" + (f" at {self.endpoint_url}" if self.endpoint_url else "")
@@ -85,7 +84,6 @@ class PartialApplyError(AdminError):
         counts = f"{len(applied)} change(s) applied, " + (f"{len(unknown)} unknown, " if unknown else "")
         verb = "did not finish" if unknown else "failed"
         super().__init__(f"transaction {chunk} of {chunks} {verb}, {counts}{len(not_applied)} not applied: {reason}")
-        self.reason = reason
         self.applied = tuple(applied)
         self.unknown = tuple(unknown)
         self.not_applied = tuple(not_applied)
@@ -108,7 +106,7 @@ class MappingTable:
             self.target.endpoint_url,
             connect_timeout=self.target.timeout,
             read_timeout=self.target.timeout,
-            max_retry_attempts=self.target.retries,
+            max_retry_attempts=1,  # one retry per call; transactions retry on their own (_transact)
         )
 
     def rows(self) -> list[MappingRow]:
@@ -264,12 +262,11 @@ class MappingTable:
         return item
 
     @contextmanager
-    def _aws_errors(self, *, conflict_key: str | None = None, transaction_keys: Sequence[str] = ()) -> Iterator[None]:
-        """Turn PynamoDB and botocore failures into one-line ``AdminError``s (conflicts into ``ConflictError``)."""
+    def _aws_errors(self, *, conflict_key: str | None = None) -> Iterator[None]:
+        """Turn PynamoDB and botocore failures into one-line ``AdminError``s (conflicts into ``ConflictError``);
+        transactions have their own translation (``_transaction_error``)."""
         try:
             yield
-        except TransactWriteError as error:
-            raise self._transaction_error(error, transaction_keys) from error
         except PynamoDBException as error:
             if error_code(error) == "ConditionalCheckFailedException" and conflict_key is not None:
                 raise ConflictError(self._conflict_message(conflict_key)) from error

@@ -84,7 +84,6 @@ class OutcomeUnknownError(AdminError):
 
     def __init__(self, reason: str, attempts: int) -> None:
         super().__init__(f"outcome unknown after {attempts} attempt(s): {reason}")
-        self.reason = reason
 
 
 def commit(

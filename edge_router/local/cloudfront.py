@@ -40,7 +40,6 @@ MAX_URL = 8192
 """CloudFront builds a URL from the request (scheme, host, path, query string); longer than this is a 413."""
 MAX_INCLUDED_BODY = 1024 * 1024
 """Lambda@Edge "include body": at most 1 MB reaches the function; beyond that ``inputTruncated`` is true."""
-STREAM_CHUNK = 64 * 1024
 DISTRIBUTION_DOMAIN = "local.cloudfront.net"
 DISTRIBUTION_ID = "ELOCALEMULATOR"
 OWN_HEADERS = frozenset({"x-cache", "x-amz-cf-id", "x-amz-cf-pop", "via", "age"})
