@@ -164,9 +164,7 @@ class MappingTable:
             keys = ", ".join(repr(row.key) for row in matches)
             raise AdminError(f"several stored rows are version {spec.key!r} ({keys}); delete the extras first")
         existing = matches[0] if matches else None
-        if expected_revision is not None and (existing is None or existing.revision != expected_revision):
-            found = "no such row" if existing is None else f"revision {existing.revision}"
-            raise ConflictError(f"mapping {spec.key!r} is not at revision {expected_revision} ({found}); re-read it")
+        _check_revision(spec.key, existing, expected_revision)
         if existing is not None and existing.same_mapping(spec):
             return existing, False
         item = self.item(spec, existing, actor)
@@ -175,8 +173,10 @@ class MappingTable:
             item.save(condition=condition)
         return _row(item), True
 
-    def delete(self, row: MappingRow) -> None:
-        """Delete ``row`` if it is still exactly as read (same revision)."""
+    def delete(self, row: MappingRow, *, expected_revision: int | None = None) -> None:
+        """Delete ``row`` if it is still exactly as read (same revision); ``expected_revision`` (from an earlier
+        ``get``) also requires that the row read is at that revision, as ``put`` does."""
+        _check_revision(row.key, row, expected_revision)
         item = self._existing(row)
         with self._aws_errors(conflict_key=row.key):
             item.delete(condition=self._model.hk.exists())
@@ -320,6 +320,13 @@ class MappingTable:
             return AdminError(f"cannot reach {endpoint}: {type(cause).__name__}")
         message = detail or str(cause or error)
         return AdminError(f"{code or type(cause or error).__name__}: {' '.join(str(message).split())[:300]}")
+
+
+def _check_revision(key: str, existing: MappingRow | None, expected: int | None) -> None:
+    """``ConflictError`` unless the row is at the ``expected`` revision (``None``: any row, or none, will do)."""
+    if expected is not None and (existing is None or existing.revision != expected):
+        found = "no such row" if existing is None else f"revision {existing.revision}"
+        raise ConflictError(f"mapping {key!r} is not at revision {expected} ({found}); re-read it")
 
 
 def _row(item: VersionMappingModel) -> MappingRow:

@@ -120,15 +120,13 @@ def _delete(args: argparse.Namespace) -> int:
     table = MappingTable(target)
     rows = table.rows()
     row = _require(table, args.key, rows)
-    if args.if_revision is not None and row.revision != args.if_revision:
-        raise AdminError(f"mapping {row.key!r} is at revision {row.revision}, not {args.if_revision}; re-read it")
     problems = deletion_problems(table_facts(other for other in rows if other is not row), [facts(row)])
     if problems and not args.force:
         raise AdminError(f"refusing to delete: {'; '.join(problems)}; pass --force to delete it anyway")
     if not _may_proceed(args, "delete", f"delete {row.key} -> {row.target} from {table.target.describe()}?"):
         print("not deleted", file=sys.stderr)
         return 1
-    table.delete(row)
+    table.delete(row, expected_revision=args.if_revision)
     print(f"deleted: {row.key}")
     return 0
 

@@ -312,7 +312,18 @@ def test_if_revision_on_the_command_line(capsys: pytest.CaptureFixture[str], bas
     assert cli(capsys, "mappings", "put", V1, "--domain", NEW, "--if-revision", "1", *base)[0] == 0
     status, _, err = cli(capsys, "mappings", "put", V1, "--domain", API, "--if-revision", "1", *base)
     assert status == 1 and "not at revision 1 (revision 2)" in err
-    assert cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "1", *base)[0] == 1
+    status, _, err = cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "1", *base)
+    assert status == 1 and "mapping 'application/vnd.example.v1+json' is not at revision 1 (revision 2)" in err
+    assert cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "2", *base)[0] == 0
+
+
+def test_delete_with_an_expected_revision_refuses_another_one(target: TableTarget) -> None:
+    table = MappingTable(target)
+    row, _ = table.put(MappingSpec("v1", API), actor="alice")
+    with pytest.raises(ConflictError, match=r"mapping 'v1' is not at revision 7 \(revision 1\); re-read it"):
+        table.delete(row, expected_revision=7)
+    table.delete(row, expected_revision=1)
+    assert table.rows() == []
 
 
 def test_import_conflict_in_the_only_chunk_writes_nothing(target: TableTarget, ddb_client: Any) -> None:
