@@ -20,6 +20,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
+from ..cache import COLD_REFRESH_DEADLINE
 from ..config import TABLE_NAME_PATTERN
 from ..local.dynamodb import is_local_endpoint, use_local_credentials
 from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
@@ -35,15 +36,26 @@ ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 STACK_OUTPUT = "DynamoDBTableName"
 
 
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
+TIMEOUT_HELP = "seconds per connect and per read, more than 0, at most 300 (default 3)"
+ROUTER_TIMEOUT_HELP = (
+    "seconds per connect, more than 0, at most 300 (default 3); the read itself ends by the router's own refresh "
+    f"deadline ({COLD_REFRESH_DEADLINE:g} s), as at the edge"
+)
+"""``--timeout`` of a command that reads the table through the router (``resolve``)."""
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, timeout_help: str = TIMEOUT_HELP) -> None:
     """The options every command that reads the table takes."""
     group = parser.add_argument_group("connection")
     group.add_argument("--table", help=f"mapping table name (env {TABLE_ENV})")
     group.add_argument("--stack", metavar="NAME", help=f"read the table name from this stack's {STACK_OUTPUT} output")
-    group.add_argument("--region", help="home region: reads and all writes go here (env AWS_REGION)")
+    group.add_argument(
+        "--region",
+        help="home region: reads and all writes go here (env AWS_REGION, then AWS_DEFAULT_REGION or the profile's)",
+    )
     group.add_argument("--endpoint-url", help="DynamoDB endpoint (env AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL)")
     group.add_argument("--profile", help="AWS profile (env AWS_PROFILE)")
-    group.add_argument("--timeout", type=float, default=3.0, help="seconds per connect and read (default 3)")
+    group.add_argument("--timeout", type=float, default=3.0, help=timeout_help)
     rules = parser.add_argument_group("origin rules (as the router applies them)")
     rules.add_argument(
         "--allowed-suffix",

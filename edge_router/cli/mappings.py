@@ -74,7 +74,7 @@ def _put_row(args: argparse.Namespace, existing: MappingRow | None) -> dict[str,
     if any(getattr(args, name) is not None for name in _CANARY_OPTIONS) and (
         row.get("canary_dn") in (None, "") or row.get("canary_percent") in (None, "")
     ):
-        raise UsageError("a canary needs --canary-domain and --canary-percent (this row has no canary yet)")
+        raise UsageError("a canary needs a domain and a percent (--canary-domain, --canary-percent)")
     return row
 
 
@@ -266,7 +266,13 @@ def register(subparsers: Any) -> None:
     export = _add(commands, "export", _export, "write every mapping to FILE (default: standard output)")
     export.add_argument("file", metavar="FILE", nargs="?", help="output file; .json writes JSON, else YAML")
     export.add_argument("--format", choices=FORMATS, help="file format (default: from the extension, else yaml)")
-    imp = _add(commands, "import", _import, "make the table match FILE: shows the diff, then applies it atomically")
+    imp = _add(
+        commands,
+        "import",
+        _import,
+        "apply FILE to the table (--prune also deletes rows not in it): shows the diff, then writes it in "
+        "transactions of up to 100 changes",
+    )
     imp.add_argument("file", metavar="FILE", help="YAML or JSON file as written by export ('-': standard input)")
     imp.add_argument("--format", choices=FORMATS, help="file format (default: from the extension, else yaml)")
     imp.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config, response
-from ..admin.connection import add_connection_options, connect
+from ..admin.connection import ROUTER_TIMEOUT_HELP, add_connection_options, connect
 from ..admin.errors import UsageError
 from ..cf_events import header_lines, origin_request_event, origin_response_event
 from ..errors import ConfigError
@@ -248,5 +248,5 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--uri", default="/", help="request path (default /)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the router's log lines on stderr")
-    add_connection_options(parser)
+    add_connection_options(parser, timeout_help=ROUTER_TIMEOUT_HELP)
     parser.set_defaults(run=guarded(_resolve))

@@ -502,8 +502,8 @@ def test_put_lifecycle_and_canary_options_keep_what_is_not_given(
     assert "is_default" not in raw_items(ddb_client, mapping_table)[V2]
 
     status, _, err = cli(capsys, "mappings", "put", V1, "--canary-percent", "5", *base)
-    assert (status, err) == (2, "edge-router: error: a canary needs --canary-domain and --canary-percent (this row "
-                                "has no canary yet)\n")  # fmt: skip
+    assert (status, err) == (2, "edge-router: error: a canary needs a domain and a percent (--canary-domain, "
+                                "--canary-percent)\n")  # fmt: skip
     status, _, err = cli(capsys, "mappings", "put", "v9", "--path", "/x", *base)
     assert status == 2 and "there is no mapping 'v9' yet: pass --domain" in err
 
