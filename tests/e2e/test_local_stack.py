@@ -143,7 +143,8 @@ def test_stop_undoes_every_change_to_the_environment(monkeypatch: pytest.MonkeyP
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)  # the package's stack sets some of these while it runs
     before = dict(os.environ)
-    with LocalStack(StackOptions(port=0, api_port=0, dynamodb_port=0)):
+    # moto keeps one DynamoDB per process: a table of its own and no seeding leave the package's stack's rows alone.
+    with LocalStack(StackOptions(port=0, api_port=0, dynamodb_port=0, table="EnvironmentCheck", seed=False)):
         assert os.environ["AWS_ACCESS_KEY_ID"] == "local"  # the embedded DynamoDB accepts any
     assert dict(os.environ) == before
 
