@@ -9,7 +9,8 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 # Lambda runs python3.13; the suite also runs on it when this machine has one (deploy/Makefile finds it, for the
 # bytecode it compiles too: python3.13 on PATH or pyenv's, one that really runs).
-PY313 ?= $(shell $(MAKE) -s --no-print-directory -C deploy python313)
+PY313 ?=
+PY313 := $(or $(PY313),$(shell $(MAKE) -s --no-print-directory -C deploy python313))
 VENV313 := .venv313
 
 .PHONY: run test lint typecheck unit functional e2e py313 template smoke bench load build clean

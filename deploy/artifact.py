@@ -13,6 +13,8 @@ installed requirement is imported by nothing else in the artifact.
     artifact.py functions CODEURI          the template's functions built from CODEURI, one logical ID a line
     artifact.py files FUNCTION             the repository files FUNCTION's artifact ships, one path a line
     artifact.py copy FUNCTION DEST         copy them into DEST (deploy/Makefile's recipes)
+    artifact.py requirements FUNCTION      the requirements file deploy/Makefile installs for FUNCTION (nothing
+                                           when it has none, or the file names no requirement)
     artifact.py check BUILD_DIR [--bytecode] [--import-python PY]
                                            every function's built artifact holds exactly its own files and
                                            requirements, nothing else, nothing less
@@ -48,7 +50,8 @@ REQUIREMENTS = {
     "EdgeRouterFunction": ROOT / "deploy" / "requirements-edge.txt",
     "InitDbFunction": ROOT / "deploy" / "requirements-init-db.txt",
 }
-"""Third-party requirements per function (deploy/Makefile's recipes install the same files); no entry means none.
+"""Third-party requirements per function (deploy/Makefile's recipes install them, through ``requirements``); no entry
+means none.
 
 Keyed by function, not by ``CodeUri``: EdgeResponseFunction is built from the router's folder but needs none of its
 packages. The mapping is stated rather than inferred from the code's imports because requirements are installed with
@@ -285,6 +288,12 @@ def copy(logical_id: str, dest: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ checking a build
+def requirements_to_install(logical_id: str) -> Path | None:
+    """The function's requirements file, when it names at least one requirement (``None``: nothing to install)."""
+    path = plan(function_named(logical_id)).requirements
+    return path if requirement_names(path) else None
+
+
 def requirement_names(path: Path | None) -> set[str]:
     """Normalised project names of a requirements file (``name==version`` lines; comments and blanks skipped)."""
     if path is None:
@@ -460,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     copying = commands.add_parser("copy", help="copy FUNCTION's repository files into DEST")
     copying.add_argument("function", help="a logical ID of template.yaml")
     copying.add_argument("dest", type=Path)
+    requirements = commands.add_parser("requirements", help="the requirements file to install for FUNCTION")
+    requirements.add_argument("function", help="a logical ID of template.yaml")
     checking = commands.add_parser("check", help="check every function's built artifact")
     checking.add_argument("build_dir", type=Path)
     checking.add_argument(
@@ -476,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(plan(function_named(args.function)).files))
         elif args.command == "copy":
             copy(args.function, args.dest)
+        elif args.command == "requirements":
+            path = requirements_to_install(args.function)
+            if path is not None:
+                print(path)
         else:
             problems = check_build(args.build_dir, bytecode=args.bytecode, import_python=args.import_python)
             for problem in problems:

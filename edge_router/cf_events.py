@@ -106,3 +106,13 @@ def _event(
         "requestId": request_id or secrets.token_urlsafe(42),
     }
     return {"Records": [{"cf": {"config": config, **parts}}]}
+
+
+def header_lines(headers: Mapping[str, Iterable[Mapping[str, Any]]] | None) -> list[tuple[str, str]]:
+    """CloudFront's header shape back to HTTP header lines, in order (the inverse of ``cf_headers``); an entry
+    without ``key`` is named by its lowercase key, as CloudFront does."""
+    return [
+        (str(entry.get("key") or name), str(entry["value"]))
+        for name, entries in (headers or {}).items()
+        for entry in entries
+    ]

@@ -92,3 +92,14 @@ def is_date_version(value: str) -> bool:
     if not DATE_VERSION.match(value):
         return False
     return _checked((int(value[:4]), int(value[5:7]), int(value[8:10])))
+
+
+def try_parse_instant(text: object) -> int | None:
+    """``parse_instant`` for values read from a table or a file: ``None`` for anything that is not an instant (not
+    text, empty, or unparsable), where the caller shows the value as it is or skips it."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError:
+        return None

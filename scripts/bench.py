@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,14 +40,14 @@ from edge_router.local.dynamodb import (  # noqa: E402
     dynamodb_client,
     use_local_credentials,
 )
+from edge_router.local.stack import V1, V2  # noqa: E402
 from edge_router.log import JsonLogger  # noqa: E402
 from edge_router.media_type import parse_accept  # noqa: E402
 from edge_router.router import Router  # noqa: E402
 from edge_router.store import MappingSource, StoreTimeouts, TableRead  # noqa: E402
+from scripts.load import percentile  # noqa: E402
 
 API = "abc123def4.execute-api.us-east-1.amazonaws.com"
-V1 = "application/vnd.example.v1+json"
-V2 = "application/vnd.example.v2+json"
 TABLE = "bench-mappings"
 GOAL_FLOOR_RATIO = 1.5
 EMULATOR_TIMEOUTS = StoreTimeouts()
@@ -61,11 +62,6 @@ class ManualClock:
 
     def __call__(self) -> float:
         return time.monotonic() + self.offset
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 def sample_rows(count: int) -> list[Row]:
@@ -266,7 +262,7 @@ class ReplayDynamoDB:
                 body = pages[start]
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
-                self.send_header("x-amz-crc32", str(__import__("zlib").crc32(body)))
+                self.send_header("x-amz-crc32", str(zlib.crc32(body)))
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

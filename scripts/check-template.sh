@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SAM="${SAM:-sam}"
+if ! command -v "$SAM" >/dev/null 2>&1; then
+    echo "check-template: no SAM CLI at '$SAM': run 'make template' (it installs one in .venv-sam), or set SAM" >&2
+    exit 1
+fi
 SAM_PYTHON="${SAM_PYTHON:-$(dirname "$(command -v "$SAM")")/python}"
 BUILD_DIR=.aws-sam/build
 EDGE_ZIP_LIMIT=$((50 * 1024 * 1024))     # origin-request and origin-response: 50 MB zipped (CloudFront quotas)
@@ -52,7 +56,10 @@ SAM_CLI_TELEMETRY=0 "$SAM" build --region us-east-1
 
 echo "== artifact contents, per function: its entry point, its edge_router imports, its pinned requirements, bytecode"
 # The same python3.13 the build compiled with (deploy/Makefile finds it); without one the artifacts ship no .pyc.
-PY313=$(make -s --no-print-directory -C deploy python313)
+if ! PY313=$(make -s --no-print-directory -C deploy python313); then
+    echo "check-template: 'make -C deploy python313' failed, so the interpreter the build compiled with is unknown" >&2
+    exit 1
+fi
 if [ -n "$PY313" ]; then
     "$PY313" deploy/artifact.py check "$BUILD_DIR" --bytecode --import-python python3
 else

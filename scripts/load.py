@@ -16,6 +16,7 @@ import argparse
 import io
 import itertools
 import json
+import math
 import sys
 import threading
 import time
@@ -23,9 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from edge_router.local.origin import OriginError, OriginPool, Target
-
-V1 = "application/vnd.example.v1+json"
-V2 = "application/vnd.example.v2+json"
+from edge_router.local.stack import V1, V2, LocalStack, StackOptions
 
 
 @dataclass(frozen=True)
@@ -80,13 +79,25 @@ def check(case: Case, status: int, content_type: str, body: bytes) -> str | None
     return None if message.startswith(f"API {case.version}:") else f"{case.accept!r}: got {message!r}"
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def target_for(url: str) -> tuple[Target, str]:
+    """Where ``url`` (``http[s]://host[:port]``) sends requests, and its ``Host`` header; ``ValueError`` says why
+    it cannot be used."""
+    split = urlsplit(url)
+    if split.scheme not in DEFAULT_PORTS or not split.hostname:
+        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+    if split.path not in ("", "/") or split.query:
+        raise ValueError(f"{url!r}: give the scheme, host and port only (the paths are this script's)")
+    return Target(split.scheme, split.hostname, split.port or DEFAULT_PORTS[split.scheme]), split.netloc
+
+
 def worker(  # noqa: PLR0917 - a thread target
     base_url: str, path_for: dict[Case, str], cases: list[Case], count: int, deadline: float, tally: Tally
 ) -> None:
     """Send ``count`` requests over one keep-alive connection (reconnecting after a failure)."""
-    split = urlsplit(base_url)
-    target = Target("http", split.hostname or "127.0.0.1", split.port or 80)
-    host = split.netloc
+    target, host = target_for(base_url)
     client = OriginPool()
     latencies: list[float] = []
     errors: list[str] = []
@@ -141,10 +152,12 @@ def run(  # noqa: PLR0917
 
 
 def percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (the smallest sample with at least ``fraction`` of them at or below it); NaN for
+    no samples. ``make bench`` uses it too."""
     if not samples:
         return float("nan")
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def report(name: str, tally: Tally, elapsed: float) -> tuple[float, float]:
@@ -160,7 +173,14 @@ def report(name: str, tally: Tally, elapsed: float) -> tuple[float, float]:
     return rate, p50
 
 
-def main() -> int:
+def ratio_line(edge_rate: float, edge_p50: float, direct_rate: float, direct_p50: float) -> str:
+    """The edge path's cost as ratios to the direct run's figures (none when either run completed no request)."""
+    if not (edge_rate > 0 and direct_rate > 0):
+        return "ratio edge/direct: none (a run completed no request)"
+    return f"ratio edge/direct: throughput {edge_rate / direct_rate:.2f}x, p50 latency {edge_p50 / direct_p50:.2f}x"
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000, help="requests per run (default %(default)s)")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive clients (default %(default)s)")
@@ -173,12 +193,20 @@ def main() -> int:
     args = parser.parse_args()
     if args.requests < 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be positive")
+    for option, url in (("--base-url", args.base_url), ("--api-url", args.api_url)):
+        try:
+            if url is not None:
+                target_for(url)
+        except ValueError as error:
+            parser.error(f"{option}: {error}")
+    return args
 
+
+def main() -> int:
+    args = _arguments()
     stack = None
     real_stdout = sys.stdout
     if args.base_url is None:
-        from edge_router.local.stack import LocalStack, StackOptions
-
         # Free ports; the mapping cache TTL is long so the figures measure routing, not table refreshes.
         ttl = args.edge_default_ttl
         options = StackOptions(port=0, api_port=0, dynamodb_port=0, cache_ttl=300, edge_default_ttl=ttl)
@@ -214,7 +242,7 @@ def main() -> int:
     if direct is not None:
         direct_rate, direct_p50 = report("API Gateway emulator directly", *direct)
         failures += len(direct[0].errors) + len(direct[0].misrouted)
-        print(f"ratio edge/direct: throughput {edge_rate / direct_rate:.2f}x, p50 latency {edge_p50 / direct_p50:.2f}x")
+        print(ratio_line(edge_rate, edge_p50, direct_rate, direct_p50))
     print("OK: every answer was the right one" if failures == 0 else f"FAILED: {failures} errors or misrouted answers")
     return 0 if failures == 0 else 1
 

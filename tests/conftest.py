@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client
+from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, use_local_credentials
 from edge_router.sigv4 import BOTOCORE_CHAIN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,8 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> Iterator[str]:
-    """One embedded DynamoDB server for the test session (real HTTP on 127.0.0.1)."""
+    """One embedded DynamoDB server for the test session (real HTTP on 127.0.0.1); it accepts any credentials."""
+    use_local_credentials()
     with EmbeddedDynamoDB() as server:
         yield server.endpoint_url
 

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import math
 import os
 import socket
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.utils import validate_region_name
+from botocore.exceptions import BotoCoreError
 
+from ..cache import COLD_REFRESH_DEADLINE
 from ..config import TABLE_NAME_PATTERN
 from ..local.dynamodb import is_local_endpoint, use_local_credentials
 from ..mapping import DEFAULT_ALLOWED_SUFFIXES, LOCAL_ORIGINS_ENV, OriginRules, local_origins_enabled, parse_suffixes
+from .aws import stack_call
+from .checks import checked_region, checked_seconds, checked_url
 from .errors import AdminError, UsageError
 from .table import TableTarget
 
@@ -34,18 +34,28 @@ SUFFIXES_ENV = "EDGE_ROUTER_ALLOWED_SUFFIXES"
 ACTOR_ENV = "EDGE_ROUTER_ADMIN"
 ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 STACK_OUTPUT = "DynamoDBTableName"
-MAX_TIMEOUT = 300.0
 
 
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
+TIMEOUT_HELP = "seconds per connect and per read, more than 0, at most 300 (default 3)"
+ROUTER_TIMEOUT_HELP = (
+    "seconds per connect, more than 0, at most 300 (default 3); the read itself ends by the router's own refresh "
+    f"deadline ({COLD_REFRESH_DEADLINE:g} s), as at the edge"
+)
+"""``--timeout`` of a command that reads the table through the router (``resolve``)."""
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, timeout_help: str = TIMEOUT_HELP) -> None:
     """The options every command that reads the table takes."""
     group = parser.add_argument_group("connection")
     group.add_argument("--table", help=f"mapping table name (env {TABLE_ENV})")
     group.add_argument("--stack", metavar="NAME", help=f"read the table name from this stack's {STACK_OUTPUT} output")
-    group.add_argument("--region", help="home region: reads and all writes go here (env AWS_REGION)")
+    group.add_argument(
+        "--region",
+        help="home region: reads and all writes go here (env AWS_REGION, then AWS_DEFAULT_REGION or the profile's)",
+    )
     group.add_argument("--endpoint-url", help="DynamoDB endpoint (env AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL)")
     group.add_argument("--profile", help="AWS profile (env AWS_PROFILE)")
-    group.add_argument("--timeout", type=float, default=3.0, help="seconds per connect and read (default 3)")
+    group.add_argument("--timeout", type=float, default=3.0, help=timeout_help)
     rules = parser.add_argument_group("origin rules (as the router applies them)")
     rules.add_argument(
         "--allowed-suffix",
@@ -101,13 +111,7 @@ def actor(explicit: str | None = None, environ: Mapping[str, str] = os.environ) 
 
 def table_from_stack(cloudformation: Any, stack: str) -> str:
     """The ``DynamoDBTableName`` output of a CloudFormation stack (client injected, so tests stub it)."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        message = error.response.get("Error", {}).get("Message", str(error))
-        raise AdminError(f"stack {stack!r}: {message}") from None
-    except BotoCoreError as error:
-        raise AdminError(f"stack {stack!r}: {error}") from None
+    stacks = stack_call(stack, lambda: cloudformation.describe_stacks(StackName=stack)["Stacks"])
     for output in stacks[0].get("Outputs", []) if stacks else []:
         if output.get("OutputKey") == STACK_OUTPUT:
             return str(output["OutputValue"])
@@ -121,15 +125,11 @@ def table_target(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
     region = args.region or environ.get("AWS_REGION") or _configured_region()
     if not region:
         raise UsageError("no region: pass --region or set AWS_REGION (the table's home region)")
-    try:
-        validate_region_name(region)
-    except BotoCoreError:
-        raise UsageError(f"region {region!r} is not a region name (e.g. us-east-1)") from None
+    checked_region(region)
     endpoint = _endpoint(args, environ)
     if args.stack and args.table:
         raise UsageError("pass --table or --stack, not both")
-    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
-        raise UsageError(f"--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
+    checked_seconds("--timeout", args.timeout)
     if args.stack:
         limits = Config(connect_timeout=args.timeout, read_timeout=args.timeout, retries={"total_max_attempts": 2})
         client = boto3.client("cloudformation", region_name=region, config=limits)
@@ -147,16 +147,7 @@ def _endpoint(args: argparse.Namespace, environ: Mapping[str, str]) -> str | Non
     """The endpoint URL, checked (botocore would raise ``ValueError`` deep inside the first call)."""
     found = [("--endpoint-url", args.endpoint_url)] + [(name, environ.get(name)) for name in ENDPOINT_ENVS]
     source, url = next(((source, url) for source, url in found if url), ("", None))
-    if url is None:
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - parsing the port raises ValueError for one out of range or not a number
-    except ValueError as error:
-        raise UsageError(f"{source} {url!r} is not a URL: {error}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{source} {url!r} must be an http:// or https:// URL, e.g. http://127.0.0.1:8000")
-    return str(url)
+    return None if url is None else checked_url(source, url)
 
 
 def _configured_region() -> str | None:

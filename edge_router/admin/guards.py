@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..lifecycle import format_instant, parse_instant
+from ..lifecycle import format_instant, try_parse_instant
 from ..mapping import normalize_key
 from .rows import MappingRow, MappingSpec
 
@@ -38,10 +38,7 @@ def facts(item: MappingRow | MappingSpec) -> Facts:
     """The facts of a stored row or of a row about to be written."""
     if isinstance(item, MappingSpec):
         return Facts(item.key, item.key, item.is_default, item.sunset_at, item.successor)
-    try:
-        sunset = parse_instant(item.sunset_at) if item.sunset_at else None
-    except ValueError:
-        sunset = None
+    sunset = try_parse_instant(item.sunset_at)
     successor = normalize_key(item.successor) if item.successor else None
     return Facts(item.normalized_key, item.key, item.is_default, sunset, successor)
 

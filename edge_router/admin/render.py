@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..lifecycle import parse_instant
+from ..lifecycle import try_parse_instant
 from ..mapping import OriginRules
 from .rows import MappingRow
 
@@ -45,16 +45,9 @@ def fit_actor(text: str, width: int) -> str:
     return text if len(text) <= width else "..." + text[len(text) - width + 3 :]
 
 
-def _seconds(text: Any) -> int | None:
-    try:
-        return parse_instant(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-
-
 def _day(text: Any) -> str:
     """An instant at a glance: the date when it is midnight UTC, else the minute; unparsable text as it is."""
-    seconds = _seconds(text)
+    seconds = try_parse_instant(text)
     if seconds is None:
         return str(text)
     stamp = str(text)
@@ -78,7 +71,7 @@ def flags(attributes: Mapping[str, Any], now: float) -> list[str]:
     if attributes.get("deprecated_at"):
         found.append(f"deprecated {_day(attributes['deprecated_at'])}")
     if attributes.get("sunset_at"):
-        sunset = _seconds(attributes["sunset_at"])
+        sunset = try_parse_instant(attributes["sunset_at"])
         gone = " (gone: 410)" if sunset is not None and sunset <= now else ""
         found.append(f"sunset {_day(attributes['sunset_at'])}{gone}")
     if attributes.get("successor"):
@@ -158,7 +151,7 @@ def render_detail(row: MappingRow, rules: OriginRules, now: float) -> str:
     values = field_values(row.attributes())
     problem = row.problem(rules)
     updated = row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ") if row.updated_at else "-"
-    sunset = _seconds(row.sunset_at)
+    sunset = try_parse_instant(row.sunset_at)
     status = "routes" if sunset is None or sunset > now else "answers 410 Gone (past its sunset)"
     pairs = [
         ("key", row.key),

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import MappingError
-from ..lifecycle import format_instant, parse_instant
+from ..lifecycle import format_instant, try_parse_instant
 from ..mapping import Canary, OriginRules, mapping_from_row, normalize_key
 
 FIELDS = (
@@ -45,10 +45,8 @@ def canonical_instant(text: str | None) -> str | None:
     tool's (``2026-06-01T00:00:00Z``); text that is not an instant is kept as it is (the router skips that row)."""
     if not text:
         return None
-    try:
-        return format_instant(parse_instant(text))
-    except ValueError:
-        return text
+    seconds = try_parse_instant(text)
+    return text if seconds is None else format_instant(seconds)
 
 
 def _instant(seconds: int | None) -> str | None:

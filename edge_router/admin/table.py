@@ -34,10 +34,11 @@ from pynamodb.transactions import TransactWrite
 
 from ..mapping import normalize_key
 from ..model import VersionMappingModel, bind_model
+from .aws import error_code, error_details
 from .diff import Change, Plan
 from .errors import AdminError, ConflictError
 from .rows import MappingRow, MappingSpec, canonical_instant
-from .transactions import TRANSACTION_LIMIT, OutcomeUnknownError, RetryPolicy, chunked, commit, error_code
+from .transactions import TRANSACTION_LIMIT, OutcomeUnknownError, RetryPolicy, chunked, commit
 
 _CREDENTIAL_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"}
@@ -52,7 +53,6 @@ class TableTarget:
     region: str
     endpoint_url: str | None = None
     timeout: float = 3.0
-    retries: int = 1
 
     def describe(self) -> str:
         where = f"region {self.region}" + (f" at {self.endpoint_url}" if self.endpoint_url else "")
@@ -84,7 +84,6 @@ class PartialApplyError(AdminError):
         counts = f"{len(applied)} change(s) applied, " + (f"{len(unknown)} unknown, " if unknown else "")
         verb = "did not finish" if unknown else "failed"
         super().__init__(f"transaction {chunk} of {chunks} {verb}, {counts}{len(not_applied)} not applied: {reason}")
-        self.reason = reason
         self.applied = tuple(applied)
         self.unknown = tuple(unknown)
         self.not_applied = tuple(not_applied)
@@ -107,7 +106,7 @@ class MappingTable:
             self.target.endpoint_url,
             connect_timeout=self.target.timeout,
             read_timeout=self.target.timeout,
-            max_retry_attempts=self.target.retries,
+            max_retry_attempts=1,  # one retry per call; transactions retry on their own (_transact)
         )
 
     def rows(self) -> list[MappingRow]:
@@ -165,9 +164,7 @@ class MappingTable:
             keys = ", ".join(repr(row.key) for row in matches)
             raise AdminError(f"several stored rows are version {spec.key!r} ({keys}); delete the extras first")
         existing = matches[0] if matches else None
-        if expected_revision is not None and (existing is None or existing.revision != expected_revision):
-            found = "no such row" if existing is None else f"revision {existing.revision}"
-            raise ConflictError(f"mapping {spec.key!r} is not at revision {expected_revision} ({found}); re-read it")
+        _check_revision(spec.key, existing, expected_revision)
         if existing is not None and existing.same_mapping(spec):
             return existing, False
         item = self.item(spec, existing, actor)
@@ -176,8 +173,10 @@ class MappingTable:
             item.save(condition=condition)
         return _row(item), True
 
-    def delete(self, row: MappingRow) -> None:
-        """Delete ``row`` if it is still exactly as read (same revision)."""
+    def delete(self, row: MappingRow, *, expected_revision: int | None = None) -> None:
+        """Delete ``row`` if it is still exactly as read (same revision); ``expected_revision`` (from an earlier
+        ``get``) also requires that the row read is at that revision, as ``put`` does."""
+        _check_revision(row.key, row, expected_revision)
         item = self._existing(row)
         with self._aws_errors(conflict_key=row.key):
             item.delete(condition=self._model.hk.exists())
@@ -263,12 +262,11 @@ class MappingTable:
         return item
 
     @contextmanager
-    def _aws_errors(self, *, conflict_key: str | None = None, transaction_keys: Sequence[str] = ()) -> Iterator[None]:
-        """Turn PynamoDB and botocore failures into one-line ``AdminError``s (conflicts into ``ConflictError``)."""
+    def _aws_errors(self, *, conflict_key: str | None = None) -> Iterator[None]:
+        """Turn PynamoDB and botocore failures into one-line ``AdminError``s (conflicts into ``ConflictError``);
+        transactions have their own translation (``_transaction_error``)."""
         try:
             yield
-        except TransactWriteError as error:
-            raise self._transaction_error(error, transaction_keys) from error
         except PynamoDBException as error:
             if error_code(error) == "ConditionalCheckFailedException" and conflict_key is not None:
                 raise ConflictError(self._conflict_message(conflict_key)) from error
@@ -307,7 +305,7 @@ class MappingTable:
         )
 
     def _translate(self, error: Exception, cause: Exception | None) -> AdminError:
-        code = error_code(error)
+        code, detail = error_details(error)
         target = self.target
         if code == "ResourceNotFoundException":
             return AdminError(f"{target.describe()} not found")
@@ -320,8 +318,15 @@ class MappingTable:
         if isinstance(cause, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
             endpoint = target.endpoint_url or f"the DynamoDB endpoint of {target.region}"
             return AdminError(f"cannot reach {endpoint}: {type(cause).__name__}")
-        message = _error_detail(error) or str(cause or error)
+        message = detail or str(cause or error)
         return AdminError(f"{code or type(cause or error).__name__}: {' '.join(str(message).split())[:300]}")
+
+
+def _check_revision(key: str, existing: MappingRow | None, expected: int | None) -> None:
+    """``ConflictError`` unless the row is at the ``expected`` revision (``None``: any row, or none, will do)."""
+    if expected is not None and (existing is None or existing.revision != expected):
+        found = "no such row" if existing is None else f"revision {existing.revision}"
+        raise ConflictError(f"mapping {key!r} is not at revision {expected} ({found}); re-read it")
 
 
 def _row(item: VersionMappingModel) -> MappingRow:
@@ -350,10 +355,3 @@ def _is_ours(row: MappingRow | None, item: VersionMappingModel) -> bool:
         item.updated_at,
         expected_revision,
     )
-
-
-def _error_detail(error: Exception) -> str | None:
-    response = getattr(getattr(error, "cause", None), "response", None)
-    details = response.get("Error") if isinstance(response, dict) else None
-    message = details.get("Message") if isinstance(details, dict) else None
-    return str(message) if message else None

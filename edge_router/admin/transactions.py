@@ -20,6 +20,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 from pynamodb.exceptions import TransactWriteError
 
+from .aws import error_code
 from .errors import AdminError
 
 TRANSACTION_LIMIT = 100
@@ -54,14 +55,6 @@ class Failure(Enum):
     """A definite answer: nothing was written (cancelled, invalid, not allowed)."""
 
 
-def error_code(error: Exception) -> str | None:
-    """DynamoDB's error code behind a PynamoDB error, if the request got an answer at all."""
-    response = getattr(getattr(error, "cause", None), "response", None)
-    details = response.get("Error") if isinstance(response, dict) else None
-    code = details.get("Code") if isinstance(details, dict) else None
-    return str(code) if code else None
-
-
 def classify(error: TransactWriteError) -> Failure:
     """Whether a failed TransactWriteItems call may have committed."""
     cause = error.cause
@@ -91,7 +84,6 @@ class OutcomeUnknownError(AdminError):
 
     def __init__(self, reason: str, attempts: int) -> None:
         super().__init__(f"outcome unknown after {attempts} attempt(s): {reason}")
-        self.reason = reason
 
 
 def commit(

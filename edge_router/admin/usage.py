@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import re
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -24,8 +25,10 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import MappingError
+from ..lifecycle import format_instant
 from ..log import DIMENSIONS, METRIC_NAME, NO_VERSION
 from ..mapping import validate_key
+from .aws import error_code, error_text, stack_call
 from .errors import AdminError, UsageError
 
 EDGE_REGIONS: tuple[str, ...] = (
@@ -109,7 +112,10 @@ def parse_since(text: str, now: datetime) -> Window:
         amount = int(match.group(1))
         if amount == 0:
             raise UsageError(f"--since {text!r}: the window is empty")
-        return Window(now - timedelta(**{_UNITS[match.group(2)]: amount}), now)
+        try:
+            return Window(now - timedelta(**{_UNITS[match.group(2)]: amount}), now)
+        except OverflowError:
+            raise UsageError(f"--since {text!r} reaches back before the year 1") from None
     try:
         start = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -296,7 +302,7 @@ def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_instant(math.floor(moment.timestamp()))
 
 
 def summarize(sources: Iterable[SourceUsage], version: str | None = None) -> tuple[VersionUsage, ...]:
@@ -388,12 +394,9 @@ def read_log(
 
 def function_from_stack(cloudformation: Any, stack: str) -> tuple[str, str]:
     """``(stack name, function name)``: the physical id of the stack's ``EdgeRouterFunction``."""
-    try:
-        resources = cloudformation.describe_stack_resources(StackName=stack, LogicalResourceId=FUNCTION_RESOURCE)
-    except ClientError as error:
-        raise AdminError(f"stack {stack!r}: {_client_error(error)}") from None
-    except BotoCoreError as error:
-        raise AdminError(f"stack {stack!r}: {error}") from None
+    resources = stack_call(
+        stack, lambda: cloudformation.describe_stack_resources(StackName=stack, LogicalResourceId=FUNCTION_RESOURCE)
+    )
     for resource in resources.get("StackResources", []):
         if resource.get("PhysicalResourceId"):
             return str(resource["StackName"]), str(resource["PhysicalResourceId"])
@@ -411,15 +414,6 @@ def metric_period(window: Window, now: datetime) -> int:
         if age <= timedelta(days=kept) and span / period <= 1440:
             return period
     return 86_400
-
-
-def _client_error(error: ClientError) -> str:
-    details = error.response.get("Error", {})
-    return f"{details.get('Code', 'error')}: {details.get('Message', str(error))}"
-
-
-def _error_text(error: Exception) -> str:
-    return _client_error(error) if isinstance(error, ClientError) else str(error)
 
 
 def region_metrics(cloudwatch: Any, namespace: str, window: Window, period: int, version: str | None) -> SourceUsage:
@@ -487,15 +481,21 @@ def region_logs(
     *,
     timeout: float,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
+    cancelled: threading.Event | None = None,
 ) -> SourceUsage:
     """One region's requests, distinct deprecated clients and last request per version, from one Logs Insights
     query (the requests land in ``logged``: the metrics' count is the one the report uses where there is one).
 
     A region without the log group (the function never ran there) is an empty result. The query is polled until
     it completes, with a growing pause, for at most ``timeout`` seconds; then it is stopped and the region fails.
+    Once ``cancelled`` is set (Ctrl-C), the pause ends at once, the query is stopped and the region fails.
     """
+    cancelled = cancelled or threading.Event()
+    pause_for = sleep or cancelled.wait
     usage = SourceUsage(logs.meta.region_name)
+    if cancelled.is_set():
+        raise AdminError("interrupted before the Logs Insights query started")
     try:
         query_id = logs.start_query(
             logGroupName=log_group,
@@ -505,7 +505,7 @@ def region_logs(
             limit=10_000,
         )["queryId"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return usage
         raise
     deadline = clock() + timeout
@@ -520,7 +520,10 @@ def region_logs(
         if clock() + pause > deadline:
             _stop_query(logs, query_id)
             raise AdminError(f"Logs Insights query still {status} after {timeout:g} s (--query-timeout)")
-        sleep(pause)
+        pause_for(pause)
+        if cancelled.is_set():
+            _stop_query(logs, query_id)
+            raise AdminError(f"interrupted: Logs Insights query {query_id} stopped")
         pause = min(pause * 2, 5.0)
     usage.bytes_scanned = float(response.get("statistics", {}).get("bytesScanned", 0.0))
     for row in response.get("results", []):
@@ -564,16 +567,19 @@ def gather(
     version: str | None = None,
     query_timeout: float = 60.0,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> UsageReport:
     """Query every region in parallel (metrics and logs each in their own thread) and sum what they say.
 
     A region that fails is named in its ``SourceUsage.errors`` and the report is partial; if every region fails,
-    ``AdminError`` carries the first failure (missing credentials, say).
+    ``AdminError`` carries the first failure (missing credentials, say). On Ctrl-C the jobs not started are
+    dropped, every Logs Insights poll stops its query at once, and ``KeyboardInterrupt`` goes on without waiting
+    for them (calls in flight end by their own timeouts).
     """
     if not target.regions:
         raise UsageError("no region to read")
     period = metric_period(window, now)
+    cancelled = threading.Event()
     # Clients are built here, not in the threads: building botocore clients is not thread-safe.
     clients = {
         region: (client_for("cloudwatch", region), client_for("logs", region) if target.log_group else None)
@@ -586,23 +592,31 @@ def gather(
     def logs_job(region: str) -> SourceUsage:
         assert target.log_group is not None
         logs = clients[region][1]
-        return region_logs(logs, target.log_group, window, timeout=query_timeout, clock=clock, sleep=sleep)
+        return region_logs(
+            logs, target.log_group, window, timeout=query_timeout, clock=clock, sleep=sleep, cancelled=cancelled
+        )
 
     jobs: list[tuple[str, str, Callable[[str], SourceUsage]]] = [(r, "metrics", metrics_job) for r in target.regions]
     if target.log_group:
         jobs += [(region, "logs", logs_job) for region in target.regions]
     merged = {region: SourceUsage(region) for region in target.regions}
     answered: set[tuple[str, str]] = set()
-    with ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="usage") as pool:
+    pool = ThreadPoolExecutor(max_workers=min(32, len(jobs)), thread_name_prefix="usage")
+    try:
         futures = [(region, kind, pool.submit(job, region)) for region, kind, job in jobs]
         for region, kind, future in futures:
             try:
                 part = future.result()
             except (ClientError, BotoCoreError, AdminError) as error:
-                merged[region].errors.append(f"{kind}: {_error_text(error)}")
+                merged[region].errors.append(f"{kind}: {error_text(error)}")
                 continue
             merged[region].add(part)
             answered.add((region, kind))
+    except BaseException:  # Ctrl-C above all: stop the polls, drop what has not started, do not wait
+        cancelled.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     sources = tuple(merged.values())
     if not answered:
         first = sources[0]

@@ -1,8 +1,10 @@
 """The ``edge-router`` command. Each module in this package that defines ``register(subparsers)`` adds a command.
 
 Nothing here is packaged into the Lambda@Edge artifact: the build copies only the router's own modules.
-Whatever happens, the command ends with one line on stderr and an exit status, never a traceback: usage errors
-exit 2, failures 1, an interrupt 130; ``EDGE_ROUTER_DEBUG=1`` adds the traceback of an unexpected error.
+Whatever happens, the command never shows a traceback: a failure is one ``edge-router: error: ...`` line on stderr
+(``cli.errors``; a partial import lists its keys after it) and an exit status: usage errors exit 2, failures 1, an
+interrupt 130 (``local`` included, while it starts too; its API Gateway child reports its own failures in one line
+that the error passes on). ``EDGE_ROUTER_DEBUG=1`` adds the traceback of an unexpected error.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .. import __version__
+from .errors import print_error
 
 DEBUG_ENV = "EDGE_ROUTER_DEBUG"
 
@@ -44,11 +47,9 @@ def _unexpected(error: BaseException) -> int:
     """The last line of defence: name the exception in one line (the traceback only when debugging)."""
     if os.environ.get(DEBUG_ENV) == "1":
         traceback.print_exception(error, file=sys.stderr)
-    detail = " ".join(str(error).split())[:300]
+    detail = str(error).strip()
     hint = "" if os.environ.get(DEBUG_ENV) == "1" else f" ({DEBUG_ENV}=1 shows the traceback)"
-    print(
-        f"edge-router: error: unexpected {type(error).__name__}{': ' if detail else ''}{detail}{hint}", file=sys.stderr
-    )
+    print_error(f"unexpected {type(error).__name__}{': ' if detail else ''}{detail}", hint)
     return 1
 
 

@@ -6,12 +6,16 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..admin.checks import checked_url
+from ..admin.errors import UsageError
 from ..local.paths import ROUTER_LOG, TABLE_FILE
-from ..local.stack import DEFAULT_TEMPLATE, V1, V2, StackOptions
+from ..local.stack import DEFAULT_TEMPLATE, V1, V2, StackOptions, StackOptionsError
+from .errors import print_error
 
 
 def register(subparsers: Any) -> None:
@@ -22,17 +26,17 @@ def register(subparsers: Any) -> None:
     )
     defaults = StackOptions()
     parser.add_argument(
-        "--port", type=int, default=defaults.port, help="CloudFront emulator port (default %(default)s)"
+        "--port", type=_port, default=defaults.port, help="CloudFront emulator port (default %(default)s)"
     )
     parser.add_argument(
         "--api-port",
-        type=int,
+        type=_port,
         default=defaults.api_port,
         help="API Gateway emulator port, 0 = free (default %(default)s)",
     )
     parser.add_argument(
         "--dynamodb-port",
-        type=int,
+        type=_port,
         default=defaults.dynamodb_port,
         help="embedded DynamoDB port, 0 = free (default %(default)s)",
     )
@@ -84,10 +88,28 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def _port(text: str) -> int:
+    """A TCP port number, 0 to 65535 (0: a free one)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 picks a free one)")
+    return int(text)
+
+
 def _seconds(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds")
     return int(text)
+
+
+def _options(args: argparse.Namespace) -> StackOptions:
+    """The stack's options from the command line (each option is the field of the same name), checked before
+    anything starts: ``UsageError`` or ``StackOptionsError`` say what is wrong."""
+    if args.dynamodb_endpoint is not None:
+        checked_url("--dynamodb-endpoint", args.dynamodb_endpoint)
+    if args.edge_max_ttl is not None and args.edge_max_ttl < 1:
+        raise UsageError("--edge-max-ttl must be at least 1 (CloudFront cannot key on headers without caching)")
+    given = {option.name: getattr(args, option.name) for option in fields(StackOptions) if hasattr(args, option.name)}
+    return StackOptions(**given, router_log=ROUTER_LOG)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,63 +120,47 @@ def run(args: argparse.Namespace) -> int:
     from ..local.seeding import SeedingError
     from ..local.stack import LocalStack, banner
 
-    if args.data_file is not None and args.dynamodb_endpoint:
-        print(
-            "--persist and --data-file are for the embedded DynamoDB; an endpoint keeps its own data", file=sys.stderr
-        )
+    try:
+        options = _options(args)
+    except (UsageError, StackOptionsError) as error:
+        print_error(str(error))
         return 2
-    if args.edge_max_ttl is not None and args.edge_max_ttl < 1:
-        print("--edge-max-ttl must be at least 1 (CloudFront cannot key on headers without caching)", file=sys.stderr)
-        return 2
-
-    options = StackOptions(
-        port=args.port,
-        api_port=args.api_port,
-        dynamodb_port=args.dynamodb_port,
-        dynamodb_endpoint=args.dynamodb_endpoint,
-        table=args.table,
-        region=args.region,
-        header_name=args.header_name,
-        v1_value=args.v1_value,
-        v2_value=args.v2_value,
-        cache_ttl=args.cache_ttl,
-        seed=args.seed,
-        template=args.template,
-        edge_default_ttl=args.edge_default_ttl,
-        edge_max_ttl=args.edge_max_ttl,
-        data_file=args.data_file,
-        router_log=ROUTER_LOG,
-    )
     stop = threading.Event()
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # while starting: start() stops what it started, main() says "interrupted"
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()  # while serving: the loop below ends, and the stack stops in order
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     stack = LocalStack(options)
+    ready_file: Path | None = None
     try:
         try:
             stack.start()
-        except PortInUseError as error:
-            print(error, file=sys.stderr)
-            return 1
         except SeedingError as error:
-            print(f"seeding failed: {error}", file=sys.stderr)
+            print_error(f"seeding failed: {error}")
             return 1
-        except (PersistenceError, TemplateError, ApiGatewayError) as error:
-            print(error, file=sys.stderr)
+        except (PortInUseError, PersistenceError, TemplateError, ApiGatewayError) as error:
+            print_error(str(error))
             return 1
 
+        for sig in previous:
+            signal.signal(sig, on_signal)
         print(banner(stack), flush=True)
         if args.ready_file:
             partial = args.ready_file.with_name(args.ready_file.name + ".partial")
             partial.write_text(stack.edge_url + "\n")
             partial.replace(args.ready_file)  # atomic: a waiting script never reads half a URL
+            ready_file = args.ready_file
         while not stop.wait(0.5):
             pass
         print("stopping", file=sys.stderr, flush=True)
         return 0
     finally:
         stack.stop()
+        if ready_file is not None:  # the URL it names serves no more
+            ready_file.unlink(missing_ok=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,60 +17,9 @@ from ..admin.files import FORMATS, dump_document, export_document, format_for, r
 from ..admin.guards import deletion_problems, facts, table_facts, write_problems
 from ..admin.render import flags, render_detail, render_table
 from ..admin.rows import CANARY_ATTRIBUTES, LIFECYCLE_ATTRIBUTES, MappingRow, MappingSpec, put_attributes
-from ..admin.table import MappingTable, PartialApplyError
-from ..errors import MappingError, RouterError
-
-Command = Callable[[argparse.Namespace], int]
-MAX_MESSAGE = 2000
-"""Longest error line printed (a message quoting a huge bad value stays readable)."""
-
-
-def _error(message: str) -> None:
-    text = " ".join(message.split())
-    print(f"edge-router: error: {text[:MAX_MESSAGE]}", file=sys.stderr)
-
-
-def _report_partial(error: PartialApplyError, args: argparse.Namespace) -> None:
-    """Every key by outcome, then how to finish: the same import again, which is safe."""
-    _error(error.message)
-    for label, keys in (("applied", error.applied), ("unknown", error.unknown), ("not applied", error.not_applied)):
-        for key in keys:
-            print(f"  {label}: {key}", file=sys.stderr)
-    if error.unknown:
-        print(
-            "DynamoDB may or may not have written the 'unknown' changes: no answer came, and reading the rows back "
-            "did not show them.",
-            file=sys.stderr,
-        )
-    command_line: list[str] = getattr(args, "command_line", [])
-    if getattr(args, "file", None) == "-":
-        how = "run the same command with the same file on standard input"
-    else:
-        how = "run:\n  " + (shlex.join(command_line) if command_line else "the same import command")
-    print(
-        "Running the same import again is safe: it compares the file with the table again and writes only what is "
-        f"still different (what was written shows as unchanged). To finish, {how}",
-        file=sys.stderr,
-    )
-
-
-def guarded(command: Command) -> Command:
-    """Run a command, turning every expected failure into one line on stderr and its exit status."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except PartialApplyError as error:
-            _report_partial(error, args)
-            return error.exit_status
-        except AdminError as error:
-            _error(error.message)
-            return error.exit_status
-        except RouterError as error:
-            _error(error.message)
-            return 1
-
-    return run
+from ..admin.table import MappingTable
+from ..errors import MappingError
+from .errors import Command, guarded
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -126,7 +74,7 @@ def _put_row(args: argparse.Namespace, existing: MappingRow | None) -> dict[str,
     if any(getattr(args, name) is not None for name in _CANARY_OPTIONS) and (
         row.get("canary_dn") in (None, "") or row.get("canary_percent") in (None, "")
     ):
-        raise UsageError("a canary needs --canary-domain and --canary-percent (this row has no canary yet)")
+        raise UsageError("a canary needs a domain and a percent (--canary-domain, --canary-percent)")
     return row
 
 
@@ -172,15 +120,13 @@ def _delete(args: argparse.Namespace) -> int:
     table = MappingTable(target)
     rows = table.rows()
     row = _require(table, args.key, rows)
-    if args.if_revision is not None and row.revision != args.if_revision:
-        raise AdminError(f"mapping {row.key!r} is at revision {row.revision}, not {args.if_revision}; re-read it")
     problems = deletion_problems(table_facts(other for other in rows if other is not row), [facts(row)])
     if problems and not args.force:
         raise AdminError(f"refusing to delete: {'; '.join(problems)}; pass --force to delete it anyway")
     if not _may_proceed(args, "delete", f"delete {row.key} -> {row.target} from {table.target.describe()}?"):
         print("not deleted", file=sys.stderr)
         return 1
-    table.delete(row)
+    table.delete(row, expected_revision=args.if_revision)
     print(f"deleted: {row.key}")
     return 0
 
@@ -320,7 +266,13 @@ def register(subparsers: Any) -> None:
     export = _add(commands, "export", _export, "write every mapping to FILE (default: standard output)")
     export.add_argument("file", metavar="FILE", nargs="?", help="output file; .json writes JSON, else YAML")
     export.add_argument("--format", choices=FORMATS, help="file format (default: from the extension, else yaml)")
-    imp = _add(commands, "import", _import, "make the table match FILE: shows the diff, then applies it atomically")
+    imp = _add(
+        commands,
+        "import",
+        _import,
+        "apply FILE to the table (--prune also deletes rows not in it): shows the diff, then writes it in "
+        "transactions of up to 100 changes",
+    )
     imp.add_argument("file", metavar="FILE", help="YAML or JSON file as written by export ('-': standard input)")
     imp.add_argument("--format", choices=FORMATS, help="file format (default: from the extension, else yaml)")
     imp.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config, response
-from ..admin.connection import add_connection_options, connect
+from ..admin.connection import ROUTER_TIMEOUT_HELP, add_connection_options, connect
 from ..admin.errors import UsageError
-from ..cf_events import origin_request_event, origin_response_event
+from ..cf_events import header_lines, origin_request_event, origin_response_event
 from ..errors import ConfigError
 from ..lifecycle import format_instant, parse_instant
 from ..log import JsonLogger
 from ..router import Router
 from ..store import StoreTimeouts
-from .mappings import guarded
+from .errors import guarded
 
 HASH_KEY_ENV = "EDGE_ROUTER_HASH_KEY"
 """The distribution's ``custom-apigw-hash-key``, so the canary side shown is the one clients get (a secret: never
@@ -96,10 +96,6 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _header_lines(headers: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple((entry["key"], entry["value"]) for entries in headers.values() for entry in entries)
-
-
 def decide(router: Router, event: dict[str, Any], log: io.StringIO, now: float) -> Decision:
     """Run the router on one event, read its decision from the answer and its log lines, and for a routed request
     run the origin-response function on the representative origin answer."""
@@ -116,7 +112,7 @@ def decide(router: Router, event: dict[str, Any], log: io.StringIO, now: float) 
             int(result["status"]),
             problem=json.loads(result["body"]),
             log=logged,
-            headers=_header_lines(result["headers"]),
+            headers=tuple(header_lines(result["headers"])),
             skipped=skipped,
             warnings=warnings,
         )
@@ -127,7 +123,7 @@ def decide(router: Router, event: dict[str, Any], log: io.StringIO, now: float) 
         int(annotated["status"]),
         origin=result["origin"]["custom"],
         log=logged,
-        headers=_header_lines(annotated["headers"]),
+        headers=tuple(header_lines(annotated["headers"])),
         skipped=skipped,
         warnings=warnings,
     )
@@ -252,5 +248,5 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--uri", default="/", help="request path (default /)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the router's log lines on stderr")
-    add_connection_options(parser)
+    add_connection_options(parser, timeout_help=ROUTER_TIMEOUT_HELP)
     parser.set_defaults(run=guarded(_resolve))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import sys
 import textwrap
 from datetime import UTC, datetime
@@ -16,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
+from ..admin.checks import checked_region, checked_seconds
 from ..admin.errors import AdminError, UsageError
 from ..admin.usage import (
     EDGE_LOG_GROUP_PREFIX,
@@ -36,14 +35,28 @@ from ..admin.usage import (
     version_filter,
 )
 from ..local.paths import ROUTER_LOG
-from .mappings import guarded
+from .errors import guarded
 
 WIDTH = 120
 """The table fits a 120-column terminal."""
 MAX_VERSION_WIDTH = 36
 """Longer versions are cut in the table (``--json`` has them whole)."""
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}\Z")
-_AWS_OPTIONS = ("stack", "namespace", "function_name", "log_group", "regions", "profile")
+MAX_QUERY_TIMEOUT = 3600.0
+"""Logs Insights stops a query after 60 minutes anyway."""
+_AWS_OPTIONS = (
+    "stack",
+    "namespace",
+    "function_name",
+    "log_group",
+    "no_logs",
+    "regions",
+    "profile",
+    "timeout",
+    "query_timeout",
+)
+"""The options of the AWS group: refused with --local and --log-file (their defaults are applied in ``_aws``)."""
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_QUERY_TIMEOUT = 60.0
 
 
 def _number(value: int) -> str:
@@ -170,8 +183,13 @@ def render(report: UsageReport) -> str:
     return "\n".join([heading, body, *footnotes])
 
 
+def _given(value: object) -> bool:
+    """An option on the command line: not its default (``None``, or ``False`` for a flag); ``--timeout 0`` is."""
+    return value is not None and value is not False and value != ""
+
+
 def _local(args: argparse.Namespace, version: str | None) -> UsageReport:
-    given = [f"--{name.replace('_', '-')}" for name in _AWS_OPTIONS if getattr(args, name)]
+    given = [f"--{name.replace('_', '-')}" for name in _AWS_OPTIONS if _given(getattr(args, name))]
     if given:
         raise UsageError(f"{given[0]} is for AWS; --local and --log-file read the local stack's log")
     path = Path(args.log_file or ROUTER_LOG)
@@ -196,22 +214,21 @@ def _regions(text: str | None) -> tuple[str, ...]:
     if not regions:
         raise UsageError("--regions names no region")
     for region in regions:
-        if not _REGION.match(region):
-            raise UsageError(f"--regions: {region!r} is not an AWS region name")
+        checked_region(region, "--regions:")
     return regions
 
 
 def _aws(args: argparse.Namespace, version: str | None) -> UsageReport:
     if not (args.stack or args.namespace):
         raise UsageError("pass --stack NAME (or --namespace NS), or --local / --log-file for the local stack")
-    if args.timeout <= 0 or args.query_timeout <= 0:
-        raise UsageError("--timeout and --query-timeout must be positive")
+    timeout = checked_seconds("--timeout", DEFAULT_TIMEOUT if args.timeout is None else args.timeout)
+    query_timeout = DEFAULT_QUERY_TIMEOUT if args.query_timeout is None else args.query_timeout
+    checked_seconds("--query-timeout", query_timeout, MAX_QUERY_TIMEOUT)
     regions = _regions(args.regions)
     now = datetime.now(UTC)
     window = parse_since(args.since, now)
-    limits = Config(
-        connect_timeout=args.timeout, read_timeout=args.timeout, retries={"mode": "standard", "total_max_attempts": 3}
-    )
+    retries = {"mode": "standard", "total_max_attempts": 3}
+    limits = Config(connect_timeout=timeout, read_timeout=timeout, retries=retries)
     try:
         session = boto3.session.Session(profile_name=args.profile)
     except BotoCoreError as error:
@@ -227,7 +244,7 @@ def _aws(args: argparse.Namespace, version: str | None) -> UsageReport:
         return session.client(service, region_name=region, config=limits)
 
     target = AwsTarget(namespace, log_group, regions)
-    return gather(target, window, client_for, now=now, version=version, query_timeout=args.query_timeout)
+    return gather(target, window, client_for, now=now, version=version, query_timeout=query_timeout)
 
 
 def _usage(args: argparse.Namespace) -> int:
@@ -235,12 +252,7 @@ def _usage(args: argparse.Namespace) -> int:
     report = _local(args, version) if args.local or args.log_file else _aws(args, version)
     for source in report.failed:
         print(f"edge-router: warning: {source.name}: {'; '.join(source.errors)}", file=sys.stderr)
-    try:
-        print(json.dumps(report.as_json(), indent=2) if args.json else render(report), flush=True)
-    except BrokenPipeError:
-        # The reader left (``| head``): send what Python still flushes at exit nowhere, instead of a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    print(json.dumps(report.as_json(), indent=2) if args.json else render(report), flush=True)
     return 0
 
 
@@ -268,8 +280,12 @@ def register(subparsers: Any) -> None:
         "--regions", metavar="R1,R2", help=f"regions to read (default the {len(EDGE_REGIONS)} Lambda@Edge regions)"
     )
     aws.add_argument("--profile", help="AWS profile (env AWS_PROFILE)")
-    aws.add_argument("--timeout", type=float, default=10.0, help="seconds per connect and read (default 10)")
     aws.add_argument(
-        "--query-timeout", type=float, default=60.0, help="seconds a Logs Insights query may take (default 60)"
+        "--timeout", type=float, help=f"seconds per connect and read (default {DEFAULT_TIMEOUT:g}, at most 300)"
+    )
+    aws.add_argument(
+        "--query-timeout",
+        type=float,
+        help=f"seconds a Logs Insights query may take (default {DEFAULT_QUERY_TIMEOUT:g}, at most 3600)",
     )
     parser.set_defaults(run=guarded(_usage))

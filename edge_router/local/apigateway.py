@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
@@ -28,13 +27,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
+from ..lifecycle import http_date
 from .http import BodyError, LoopbackServer, QuietHandler, bind, read_body, send_simple
 
 DEFAULT_STAGE = "Prod"
 """The stage SAM gives an implicit API (and the sample's explicit one)."""
 API_ID = "local0api1"
 ACCOUNT_ID = "123456789012"
-Handler = Callable[[dict[str, Any], Any], Any]
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+"""A Lambda function's handler: ``(event, context) -> result``."""
 
 
 class TemplateError(ValueError):
@@ -62,8 +63,18 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a SAM/CloudFormation template, tolerating short-form intrinsic functions."""
-    document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - _CfnLoader is a SafeLoader
+    """Parse a SAM/CloudFormation template, tolerating short-form intrinsic functions; ``TemplateError`` when it
+    cannot be read or is not YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TemplateError(f"cannot read the template {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise TemplateError(f"the template {path} is not UTF-8 text") from None
+    try:
+        document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - _CfnLoader is a SafeLoader
+    except yaml.YAMLError as error:
+        raise TemplateError(f"the template {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(document, dict):
         raise TemplateError(f"{path} is not a template")
     return document
@@ -225,7 +236,7 @@ def proxy_event(request: HttpRequest, route: Route, params: dict[str, str], stag
             "resourcePath": route.resource,
             "httpMethod": request.method,
             "extendedRequestId": base64.b64encode(secrets.token_bytes(12)).decode()[:16],
-            "requestTime": formatdate(now, usegmt=True),
+            "requestTime": http_date(int(now)),
             "path": f"/{stage}{path}",
             "accountId": ACCOUNT_ID,
             "protocol": "HTTP/1.1",
@@ -350,10 +361,10 @@ class FunctionRunner:
     """Loads each function's handler module once per function (module state is per function, as in Lambda)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, LambdaHandler] = {}
         self._lock = threading.Lock()
 
-    def _load(self, function: Function) -> Handler:
+    def _load(self, function: Function) -> LambdaHandler:
         module_name, _, attribute = function.handler.rpartition(".")
         source = function.code_dir / (module_name.replace(".", "/") + ".py")
         spec = importlib.util.spec_from_file_location(f"_local_lambda_{function.name}_{module_name}", source)
@@ -369,7 +380,7 @@ class FunctionRunner:
             raise TemplateError(f"{function.name}: {function.handler} is not a function")
         return handler  # type: ignore[no-any-return]
 
-    def handler_for(self, function: Function) -> Handler:
+    def handler_for(self, function: Function) -> LambdaHandler:
         with self._lock:
             if function.name not in self._handlers:
                 self._handlers[function.name] = self._load(function)

@@ -2,7 +2,9 @@
 
 In one process the CloudFront emulator and the API Gateway emulator would share one interpreter lock, so every
 request through the edge would cost both parts' CPU time in sequence; deployed, they are separate services. The
-child serves until its standard input closes (the parent stopped, or died), and tells the parent its port.
+child serves until its standard input closes (the parent stopped, or died), and tells the parent its port in one
+line on its standard output; a child that cannot start says why in that line instead (never a traceback), and the
+parent's ``ApiGatewayError`` passes it on.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .apigateway import ApiGateway, load_template, start_server
+from .apigateway import ApiGateway, TemplateError, load_template, start_server
 from .http import PortInUseError, serve_in_thread
 
 READY = "listening"
 PORT_IN_USE = "port-in-use"
+FAILED = "failed"
 START_TIMEOUT = 30.0
 
 
@@ -58,6 +61,8 @@ class ApiGatewayProcess:
         self.stop()
         if answer[:1] == [PORT_IN_USE]:
             raise PortInUseError(self.host, self.requested_port, "--api-port")
+        if answer[:1] == [FAILED] and len(answer) > 1:
+            raise ApiGatewayError(f"the API Gateway emulator did not start: {' '.join(answer[1:])}")
         raise ApiGatewayError(f"the API Gateway emulator did not start (it said {' '.join(answer) or 'nothing'})")
 
     def stop(self) -> None:
@@ -84,11 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent decides
-    gateway = ApiGateway.from_template(load_template(args.template), args.template.parent)
     try:
+        gateway = ApiGateway.from_template(load_template(args.template), args.template.parent)
         server = start_server(gateway, args.host, args.port)
     except PortInUseError:
         print(PORT_IN_USE, flush=True)
+        return 1
+    except Exception as error:  # one line for the parent to pass on (a template the routes cannot come from ...)
+        print(FAILED, _one_line(error), flush=True)
         return 1
     thread = serve_in_thread(server, "apigateway")
     print(f"{READY} {server.server_address[1]}", flush=True)
@@ -97,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.server_close()
     thread.join(timeout=5)
     return 0
+
+
+def _one_line(error: Exception) -> str:
+    """The error's message, and its type where the message alone would not say what failed."""
+    text = " ".join(str(error).split())
+    return text if isinstance(error, TemplateError) and text else f"{type(error).__name__}: {text}".rstrip(": ")
 
 
 if __name__ == "__main__":

@@ -10,15 +10,14 @@ are resolved with the template's parameter defaults, overridden by the local opt
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config
-from .apigateway import TemplateError
+from .apigateway import LambdaHandler, TemplateError
 from .edge_cache import CachePolicy, NameFilter
 
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
 EVENT_TYPES = ("viewer-request", "origin-request", "origin-response", "viewer-response")
 
 

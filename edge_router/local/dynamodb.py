@@ -6,6 +6,7 @@ The table is created with the template's key schema (hash key ``hk``, string; on
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,10 +19,15 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 """The emulator accepts any credentials; these keep botocore from searching for real ones."""
 
 
+def local_credentials(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The dummy credentials to set: each of ``LOCAL_CREDENTIALS`` that ``environ`` does not configure already."""
+    return {name: value for name, value in LOCAL_CREDENTIALS.items() if name not in environ}
+
+
 def use_local_credentials() -> None:
-    """Give botocore dummy credentials unless real ones are configured (the emulator ignores them)."""
-    for name, value in LOCAL_CREDENTIALS.items():
-        os.environ.setdefault(name, value)
+    """Give botocore dummy credentials for the rest of the process unless real ones are configured (the emulator
+    ignores them); the local stack sets them for its own life only."""
+    os.environ.update(local_credentials())
 
 
 def is_local_endpoint(url: str | None) -> bool:
@@ -31,7 +37,8 @@ def is_local_endpoint(url: str | None) -> bool:
 
 @dataclass
 class EmbeddedDynamoDB:
-    """moto's DynamoDB server in a thread on ``host:port`` (port 0 picks a free one)."""
+    """moto's DynamoDB server in a thread on ``host:port`` (port 0 picks a free one). Its clients need credentials
+    of some kind (``use_local_credentials``); the server leaves the environment alone."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -41,7 +48,6 @@ class EmbeddedDynamoDB:
         """Start serving; returns the endpoint URL."""
         from moto.server import ThreadedMotoServer  # imported here: only the local stack and tests need moto
 
-        use_local_credentials()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self.port = self._server._server.server_address[1]

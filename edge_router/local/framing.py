@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .http import MAX_BODY, connection_tokens
+from .http import MAX_BODY, NO_BODY_STATUSES, connection_tokens
 
 MAX_REQUEST_HEAD = 20_480
 """CloudFront's limit on a request without its body (request line and headers); beyond it, 413."""
 MAX_RESPONSE_HEAD = 65_536
 MAX_CHUNK_LINE = 1024
-NO_BODY_STATUSES = frozenset({204, 304})
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -85,7 +84,7 @@ def parse_request_head(block: bytes) -> Request:
         if not colon or not _is_token(name):  # RFC 9112 §5.1: no whitespace before the colon
             raise RequestError(400, "malformed header line")
         headers.append((name, value.strip(" \t")))
-    tokens = connection_tokens([value for name, value in headers if name.lower() == "connection"])
+    tokens = connection_tokens(headers)
     keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
     return Request(method, target, version, headers, folded, keep_alive)
 

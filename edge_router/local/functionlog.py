@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
+from .apigateway import LambdaHandler
 
 
 class FunctionOutput(io.TextIOBase):

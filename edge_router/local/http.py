@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import socket
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
 from typing import Any, Protocol
@@ -24,6 +27,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 """RFC 9110 section 7.6.1 connection-specific headers: never forwarded by a proxy."""
+NO_BODY_STATUSES = frozenset({204, 304})
+"""Statuses whose responses never carry a body (RFC 9110 sections 15.3.5 and 15.4.5)."""
 
 
 class PortInUseError(OSError):
@@ -62,14 +67,34 @@ class QuietHandler(BaseHTTPRequestHandler):
         """Quiet: the banner stays readable."""
 
 
-def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: str) -> LoopbackServer:
-    """Bind a server (port 0 = a free one); a taken port is a ``PortInUseError`` naming the option to change."""
+@contextmanager
+def binding(host: str, port: int, option: str) -> Iterator[None]:
+    """Around a bind to ``host:port``: a taken port becomes a ``PortInUseError`` naming the option to change."""
     try:
-        return LoopbackServer((host, port), handler)
+        yield
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUseError(host, port, option) from None
         raise
+
+
+def bound_socket(host: str, port: int, option: str) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEADDR``, as the servers bind (port 0 = a free one)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        with binding(host, port, option):
+            sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def bind(host: str, port: int, handler: type[BaseHTTPRequestHandler], option: str) -> LoopbackServer:
+    """Bind a server (port 0 = a free one); a taken port is a ``PortInUseError`` naming the option to change."""
+    with binding(host, port, option):
+        return LoopbackServer((host, port), handler)
 
 
 class Serving(Protocol):
@@ -122,8 +147,10 @@ def read_chunked(rfile: BufferedIOBase) -> bytes:
     return b"".join(chunks)
 
 
-def connection_tokens(values: list[str]) -> set[str]:
-    """Header names listed in ``Connection``: hop-by-hop for this connection only (RFC 9110 section 7.6.1)."""
+def connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
+    """The options of the ``Connection`` lines among ``headers``, lowercase: ``close``, ``keep-alive`` and the
+    header names that are hop-by-hop for this connection only (RFC 9110 section 7.6.1)."""
+    values = [value for name, value in headers if name.lower() == "connection"]
     return {token.strip().lower() for value in values for token in value.split(",") if token.strip()}
 
 
@@ -132,7 +159,7 @@ def send_simple(handler: BaseHTTPRequestHandler, status: int, headers: list[tupl
     handler.send_response(status)
     for name, value in headers:
         handler.send_header(name, value)
-    no_body = handler.command == "HEAD" or status in (204, 304)
+    no_body = handler.command == "HEAD" or status in NO_BODY_STATUSES
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     if not no_body:

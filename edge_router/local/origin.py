@@ -54,6 +54,18 @@ class Target:
     port: int
 
 
+def _connect_failed(target: Target, error: OSError) -> OriginError:
+    """Why no connection to the origin could be made (a ``TimeoutError`` is the connect timeout)."""
+    if isinstance(error, TimeoutError):
+        return OriginError(f"connecting to {target.host}:{target.port} timed out", timeout=True)
+    return OriginError(f"cannot connect to {target.host}:{target.port}: {error}")
+
+
+def _read_timed_out() -> OriginError:
+    """CloudFront's read timeout passed: no answer byte came in time."""
+    return OriginError("the origin did not answer within the read timeout", timeout=True)
+
+
 def _tls_context() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # the router's sslProtocols: ["TLSv1.2"]
@@ -204,10 +216,8 @@ class OriginPool:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if target.scheme == "https":
                 sock = self._tls.wrap_socket(sock, server_hostname=target.host)
-        except TimeoutError as error:
-            raise OriginError(f"connecting to {target.host}:{target.port} timed out", timeout=True) from error
         except OSError as error:
-            raise OriginError(f"cannot connect to {target.host}:{target.port}: {error}") from error
+            raise _connect_failed(target, error) from error
         sock.settimeout(read_timeout)
         return _Conn(target, sock, cast(BufferedReader, sock.makefile("rb", 65536)))
 
@@ -247,7 +257,7 @@ class OriginPool:
                 status, reason, response_headers = _read_head(conn)
             except TimeoutError as error:
                 _close(conn)
-                raise OriginError("the origin did not answer within the read timeout", timeout=True) from error
+                raise _read_timed_out() from error
             except (OSError, _ClosedError) as error:
                 _close(conn)
                 if conn.reused:
@@ -329,7 +339,7 @@ class OriginConnection(asyncio.Protocol):
         self._timer = asyncio.get_running_loop().call_later(timeout, self._timed_out)
 
     def _timed_out(self) -> None:
-        self._fail(OriginError("the origin did not answer within the read timeout", timeout=True))
+        self._fail(_read_timed_out())
 
     def data_received(self, data: bytes) -> None:
         if self.exchange is None:  # bytes between answers: the connection cannot be trusted any more
@@ -354,7 +364,8 @@ class OriginConnection(asyncio.Protocol):
             data = bytes(self._buffer[end:])
             self._buffer.clear()
             if 100 <= status < 200 and status != 101:  # an interim answer (100 Continue): the real one follows
-                self._feed(data) if data else None
+                if data:
+                    self._feed(data)
                 return
             assert self._outgoing is not None
             framing = response_framing(self._outgoing.method, status, headers)
@@ -493,12 +504,8 @@ class AsyncOriginPool:
                 ),
                 self.connect_timeout,
             )
-        except TimeoutError:
-            timed_out = OriginError(f"connecting to {target.host}:{target.port} timed out", timeout=True)
-            exchange.on_error(timed_out, started=False)
-            return
-        except OSError as error:
-            exchange.on_error(OriginError(f"cannot connect to {target.host}:{target.port}: {error}"), started=False)
+        except OSError as error:  # TimeoutError too: the connect timeout
+            exchange.on_error(_connect_failed(target, error), started=False)
             return
         exchange.attach(conn)
         conn.send(exchange, outgoing)

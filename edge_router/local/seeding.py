@@ -9,18 +9,17 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .apigateway import LambdaContext
+from .apigateway import LambdaContext, LambdaHandler
 from .http import QuietHandler, bind, read_body, send_simple, serve_in_thread
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/edge-router-local/00000000-0000-0000-0000-000000000000"
 RESOURCE_TYPE = "Custom::ApiVersionMappingSeed"
 LOGICAL_ID = "InitDbCustomResource"
-Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class SeedingError(RuntimeError):
@@ -81,7 +80,7 @@ class _Receiver:
 
 
 def seed(
-    handler: Handler, table_name: str, mappings: Sequence[SeedMapping], *, timeout: float = 30.0
+    handler: LambdaHandler, table_name: str, mappings: Sequence[SeedMapping], *, timeout: float = 30.0
 ) -> Mapping[str, Any]:
     """Invoke ``handler`` with a Create event and return its SUCCESS answer; ``SeedingError`` otherwise."""
     receiver = _Receiver()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import socket
 import threading
 from typing import cast
@@ -33,7 +32,7 @@ from .framing import (
     request_bytes,
     response_head,
 )
-from .http import MAX_BODY, PortInUseError
+from .http import MAX_BODY, NO_BODY_STATUSES, bound_socket
 from .origin import AsyncOriginPool, OriginConnection, OriginError, Outgoing
 
 IDLE_TIMEOUT = 60.0
@@ -124,9 +123,9 @@ class OriginExchange:
             if self._kept is not None:  # stored before the viewer has it, so its next request can already hit
                 cloudfront.store(self.call, head, body)
                 self._kept = None
-            framing = [] if head.status in (204, 304) else [("Content-Length", str(len(body)))]
+            framing = [] if head.status in NO_BODY_STATUSES else [("Content-Length", str(len(body)))]
             data = response_head(head.status, head.reason, [*self._headers_out, *framing])
-            self.viewer.write(data if self.head_only or head.status in (204, 304) else data + body)
+            self.viewer.write(data if self.head_only or head.status in NO_BODY_STATUSES else data + body)
         elif self._chunked_out and not self.head_only:
             self.viewer.write(b"0\r\n\r\n")
         if self._kept is not None:
@@ -294,10 +293,10 @@ class ViewerConnection(asyncio.Protocol):
 
     def send_answer(self, answer: Answer, head_only: bool) -> None:
         extra = [("Via", VIA), *([("Connection", "close")] if answer.close else [])]
-        framing = [] if answer.status in (204, 304) else [("Content-Length", str(len(answer.body)))]
+        framing = [] if answer.status in NO_BODY_STATUSES else [("Content-Length", str(len(answer.body)))]
         reason = answer.reason or reason_phrase(answer.status)
         data = response_head(answer.status, reason, [*answer.headers, *extra, *framing])
-        self.write(data if head_only or answer.status in (204, 304) else data + answer.body)
+        self.write(data if head_only or answer.status in NO_BODY_STATUSES else data + answer.body)
 
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -314,15 +313,7 @@ class EdgeServer:
 
     def __init__(self, cloudfront: CloudFront, host: str, port: int, option: str) -> None:
         self.cloudfront = cloudfront
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.socket.bind((host, port))
-        except OSError as error:
-            self.socket.close()
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUseError(host, port, option) from None
-            raise
+        self.socket = bound_socket(host, port, option)
         self.socket.listen(128)
         self.socket.setblocking(False)
         self.server_address: tuple[str, int] = self.socket.getsockname()

@@ -7,30 +7,27 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import importlib
 import logging
 import os
 import shlex
-import socket
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import config, handler
-from ..mapping import LOCAL_ORIGINS_ENV, is_loopback_host
+from ..mapping import LOCAL_ORIGINS_ENV
 from .apigateway import TemplateError, load_template
 from .apiprocess import ApiGatewayProcess
 from .cloudfront import CloudFront
 from .distribution import Distribution
-from .dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, use_local_credentials
+from .dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, is_local_endpoint, local_credentials
 from .edge_cache import CachePolicy, EdgeCache
 from .functionlog import FunctionOutput
-from .http import PortInUseError, serve_in_thread
+from .http import bound_socket, serve_in_thread
 from .persistence import TableFile
 from .seeding import SeedMapping, seed
 from .server import EdgeServer
@@ -43,6 +40,10 @@ ENDPOINT_ENV = "AWS_ENDPOINT_URL_DYNAMODB"
 LOCAL_METRICS_NAMESPACE = "EdgeRouter/local"
 UNKNOWN = "application/vnd.example.v99+json"
 """scripts/smoke.sh's default value for the unknown-version check."""
+
+
+class StackOptionsError(ValueError):
+    """Options that contradict each other (``edge-router local`` exits 2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,12 @@ class StackOptions:
     router_log: Path | None = None
     """Also append the router's log lines to this file (``paths.ROUTER_LOG`` for ``edge-router local``)."""
 
+    def __post_init__(self) -> None:
+        if self.data_file is not None and self.dynamodb_endpoint:
+            raise StackOptionsError(
+                "--persist and --data-file are for the embedded DynamoDB; an endpoint keeps its own data"
+            )
+
     def parameters(self) -> dict[str, Any]:
         """The template parameters the local options override."""
         overrides: dict[str, Any] = {"ApiVersionHeaderName": self.header_name, "MappingCacheTTL": self.cache_ttl}
@@ -98,16 +105,8 @@ class StackOptions:
 
 def _check_port_free(host: str, port: int, option: str) -> None:
     """moto's threaded server waits forever when its port is taken, so the port is tried first."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUseError(host, port, option) from None
-            raise
+    if port != 0:
+        bound_socket(host, port, option).close()
 
 
 @dataclass
@@ -154,8 +153,6 @@ class LocalStack:
 
     def _start(self) -> None:
         opts = self.options
-        if opts.data_file is not None and opts.dynamodb_endpoint:
-            raise TemplateError("a table file is for the embedded DynamoDB; an endpoint keeps its own data")
         template = load_template(opts.template)
         distribution = Distribution.from_template(template, opts.parameters())
         if "origin-request" not in distribution.handlers:
@@ -217,10 +214,10 @@ class LocalStack:
 
     def _start_dynamodb(self) -> str:
         opts = self.options
+        if opts.dynamodb_endpoint is None or is_local_endpoint(opts.dynamodb_endpoint):
+            # The embedded DynamoDB and DynamoDB Local accept any credentials; a real endpoint needs the user's own.
+            self._set_env(local_credentials())
         if opts.dynamodb_endpoint:
-            host = urlsplit(opts.dynamodb_endpoint).hostname or ""
-            if is_loopback_host(host):
-                use_local_credentials()  # DynamoDB Local accepts any; a real endpoint needs the user's own
             return opts.dynamodb_endpoint
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         _check_port_free(opts.host, opts.dynamodb_port, "--dynamodb-port")

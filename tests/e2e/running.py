@@ -53,14 +53,19 @@ class Running:
             connection.close()
 
     def stop(self) -> tuple[int, str]:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            _, stderr = self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, stderr = self.process.communicate()
+        _, stderr = ctrl_c(self.process)
         return self.process.returncode, stderr
+
+
+def ctrl_c(process: subprocess.Popen[str], timeout: float = 30) -> tuple[str, str]:
+    """SIGINT (unless it exited already), then its standard output and error; killed if it outlives ``timeout``."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
 
 
 def start(cwd: Path, *args: str, timeout: float = 60) -> Running:

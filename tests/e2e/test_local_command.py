@@ -15,7 +15,7 @@ import pytest
 
 from edge_router.local.paths import TABLE_FILE
 
-from .running import Running, put_row, start
+from .running import EDGE_ROUTER, Running, ctrl_c, put_row, start
 
 pytestmark = pytest.mark.e2e
 
@@ -131,3 +131,33 @@ def test_make_run_on_a_taken_port_exits_2_after_edge_router_exits_1() -> None:
     assert result.returncode == 2  # make reports a failed recipe as 2, whatever the command's own status
     assert f"port {port} is already in use; pass --port" in result.stderr
     assert "Error 1" in result.stderr  # the command's own status, as make shows it
+
+
+def test_ctrl_c_during_a_slow_start_stops_it_cleanly(tmp_path: Path) -> None:
+    # A DynamoDB endpoint that accepts connections and never answers: the stack hangs creating the table.
+    edge, api = free_port(), free_port()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(60)
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        process = subprocess.Popen(
+            [str(EDGE_ROUTER), "local", "--port", str(edge), "--api-port", str(api), "--dynamodb-endpoint", endpoint],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            connection, _ = silent.accept()  # the stack is inside start(), waiting for DynamoDB
+        except TimeoutError:
+            ctrl_c(process)
+            raise
+        with connection:
+            _, stderr = ctrl_c(process, timeout=20)  # killed after 20 s if the interrupt waits for DynamoDB
+    assert process.returncode == 130
+    assert stderr == "edge-router: interrupted\n"
+    for port in (edge, api):  # nothing left listening: the edge server and the API Gateway child are gone
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import signal
+import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +24,13 @@ from edge_router.local.http import PortInUseError, bind, read_body, send_simple,
 from edge_router.local.server import start_server
 from edge_router.local.stack import LocalStack, StackOptions
 
+from .running import EDGE_ROUTER, ctrl_c
+
 pytestmark = pytest.mark.e2e
 
 V1 = "application/vnd.example.v1+json"
 V2 = "application/vnd.example.v2+json"
 REAL_WORLD = f"{V2}, application/json;q=0.9, */*;q=0.8"
-EDGE_ROUTER = Path(sys.executable).parent / "edge-router"
 
 
 def get(stack: LocalStack, accept: str | None, path: str = "/hello", **options: Any) -> requests.Response:
@@ -136,7 +136,17 @@ def test_a_port_in_use_is_a_clear_error(stack: LocalStack) -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == f"port {busy} is already in use; pass --api-port"
+    assert result.stderr == f"edge-router: error: port {busy} is already in use; pass --api-port\n"
+
+
+def test_stop_undoes_every_change_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)  # the package's stack sets some of these while it runs
+    before = dict(os.environ)
+    # moto keeps one DynamoDB per process: a table of its own and no seeding leave the package's stack's rows alone.
+    with LocalStack(StackOptions(port=0, api_port=0, dynamodb_port=0, table="EnvironmentCheck", seed=False)):
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "local"  # the embedded DynamoDB accepts any
+    assert dict(os.environ) == before
 
 
 def test_the_command_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -164,13 +174,10 @@ def test_the_command_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             time.sleep(0.1)
         base_url = ready.read_text().strip()
         assert requests.get(base_url + "/hello", headers={"Accept": V1}, timeout=10).status_code == 200
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        stdout, stderr = ctrl_c(process, timeout=20)
     assert process.returncode == 0
+    assert not ready.exists()  # the URL it named serves no more
     assert "Traceback" not in stderr
     assert f'curl -i -H "Accept: {V1}" {base_url}/hello' in stdout
     assert f"ready: {base_url}" in stdout

@@ -28,7 +28,7 @@ from edge_router.admin.errors import ConflictError
 from edge_router.admin.rows import MappingSpec
 from edge_router.admin.table import MappingTable, PartialApplyError, TableTarget
 from edge_router.cli import main
-from edge_router.cli.mappings import guarded
+from edge_router.cli.errors import guarded
 from edge_router.local.http import LoopbackServer, QuietHandler, send_simple
 
 pytestmark = pytest.mark.functional
@@ -312,7 +312,18 @@ def test_if_revision_on_the_command_line(capsys: pytest.CaptureFixture[str], bas
     assert cli(capsys, "mappings", "put", V1, "--domain", NEW, "--if-revision", "1", *base)[0] == 0
     status, _, err = cli(capsys, "mappings", "put", V1, "--domain", API, "--if-revision", "1", *base)
     assert status == 1 and "not at revision 1 (revision 2)" in err
-    assert cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "1", *base)[0] == 1
+    status, _, err = cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "1", *base)
+    assert status == 1 and "mapping 'application/vnd.example.v1+json' is not at revision 1 (revision 2)" in err
+    assert cli(capsys, "mappings", "delete", V1, "--yes", "--if-revision", "2", *base)[0] == 0
+
+
+def test_delete_with_an_expected_revision_refuses_another_one(target: TableTarget) -> None:
+    table = MappingTable(target)
+    row, _ = table.put(MappingSpec("v1", API), actor="alice")
+    with pytest.raises(ConflictError, match=r"mapping 'v1' is not at revision 7 \(revision 1\); re-read it"):
+        table.delete(row, expected_revision=7)
+    table.delete(row, expected_revision=1)
+    assert table.rows() == []
 
 
 def test_import_conflict_in_the_only_chunk_writes_nothing(target: TableTarget, ddb_client: Any) -> None:
@@ -491,8 +502,8 @@ def test_put_lifecycle_and_canary_options_keep_what_is_not_given(
     assert "is_default" not in raw_items(ddb_client, mapping_table)[V2]
 
     status, _, err = cli(capsys, "mappings", "put", V1, "--canary-percent", "5", *base)
-    assert (status, err) == (2, "edge-router: error: a canary needs --canary-domain and --canary-percent (this row "
-                                "has no canary yet)\n")  # fmt: skip
+    assert (status, err) == (2, "edge-router: error: a canary needs a domain and a percent (--canary-domain, "
+                                "--canary-percent)\n")  # fmt: skip
     status, _, err = cli(capsys, "mappings", "put", "v9", "--path", "/x", *base)
     assert status == 2 and "there is no mapping 'v9' yet: pass --domain" in err
 

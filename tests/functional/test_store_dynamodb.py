@@ -19,7 +19,7 @@ from moto.core.authorization import enable_iam_authentication
 from edge_router import config
 from edge_router.config import RouterConfig
 from edge_router.errors import StoreUnavailableError
-from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client
+from edge_router.local.dynamodb import EmbeddedDynamoDB, create_mapping_table, dynamodb_client, use_local_credentials
 from edge_router.log import JsonLogger
 from edge_router.router import Router
 from edge_router.store import DynamoMappingStore, TableRead
@@ -155,6 +155,7 @@ def test_concurrent_cold_requests_scan_once(dynamodb_endpoint: str, mapping_tabl
 
 
 def test_stale_if_error_when_dynamodb_goes_away() -> None:
+    use_local_credentials()  # the embedded DynamoDB accepts any
     with EmbeddedDynamoDB() as server:
         client = dynamodb_client(server.endpoint_url)
         create_mapping_table(client, "outage-table")

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from edge_router.admin.checks import checked_region
 from edge_router.admin.connection import (
     actor,
     add_connection_options,
@@ -44,7 +45,8 @@ def test_options_win_over_environment() -> None:
             for value in ("0", "-1", "nan", "inf", "-inf", "301")
         ),
         (["--table", "t", "--region", "us-east-1"], "'t' is not a DynamoDB table name"),
-        (["--table", "ttt", "--region", "bad region"], "region 'bad region' is not a region name"),
+        (["--table", "ttt", "--region", "bad region"], "region 'bad region' is not an AWS region name"),
+        (["--table", "ttt", "--region", "Mars-1"], "region 'Mars-1' is not an AWS region name"),
         (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "notaurl"], "must be an http:// or https://"),
         (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "ftp://h"], "must be an http:// or https://"),
         (["--table", "ttt", "--region", "us-east-1", "--endpoint-url", "http://[::1"], "not a URL: Invalid IPv6 URL"),
@@ -115,7 +117,7 @@ def test_stack_outputs_with_a_stubbed_client() -> None:
         with pytest.raises(AdminError, match="has no DynamoDBTableName output"):
             table_from_stack(client, "edge")
         stub.add_client_error("describe_stacks", "ValidationError", "Stack with id gone does not exist")
-        with pytest.raises(AdminError, match="stack 'gone': Stack with id gone does not exist"):
+        with pytest.raises(AdminError, match="stack 'gone': ValidationError: Stack with id gone does not exist"):
             table_from_stack(client, "gone")
 
 
@@ -126,3 +128,8 @@ def _stack(outputs: list[dict[str, str]]) -> dict[str, object]:
         "StackStatus": "CREATE_COMPLETE",
         "Outputs": outputs,
     }
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-4", "eusc-de-east-1"])
+def test_every_kind_of_aws_region_name_is_accepted(region: str) -> None:
+    assert checked_region(region) == region

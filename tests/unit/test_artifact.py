@@ -276,6 +276,17 @@ def test_requirements_name_functions_of_the_template() -> None:
     assert all(path.is_file() for path in artifact.REQUIREMENTS.values())
 
 
+def test_the_recipes_install_the_requirements_file_of_each_function_that_has_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for function in artifact.serverless_functions((ROOT / "template.yaml").read_text()):
+        assert artifact.main(["requirements", function.logical_id]) == 0
+        shown = capsys.readouterr().out.strip()
+        expected = artifact.REQUIREMENTS.get(function.logical_id)
+        assert shown == (str(expected) if expected else ""), function.logical_id
+    assert artifact.main(["requirements", "EdgeFunction"]) == 2
+
+
 def test_the_init_db_and_backend_artifacts_of_the_real_code() -> None:
     init_db = plan_of("InitDbFunction")
     assert init_db.files["app.py"] == ROOT / "init_db" / "app.py"

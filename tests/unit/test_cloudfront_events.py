@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from edge_router import config
-from edge_router.cf_events import PLACEHOLDER_ORIGIN
+from edge_router.cf_events import PLACEHOLDER_ORIGIN, cf_headers, header_lines
 from edge_router.local.cloudfront import (
     MAX_INCLUDED_BODY,
     MAX_URL,
@@ -398,3 +398,11 @@ def test_cache_hits_skip_the_function_and_generated_no_store_answers_are_not_cac
     for _ in range(2):
         cloudfront.serve(ViewerRequest("GET", "/fresh", [("Host", "x")]))
     assert calls == ["/cached", "/fresh", "/fresh"]
+
+
+def test_header_lines_are_the_inverse_of_cf_headers() -> None:
+    lines = [("Accept", "a/b"), ("Set-Cookie", "a=1"), ("X-Other", "x"), ("Set-Cookie", "b=2")]
+    grouped = [("Accept", "a/b"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Other", "x")]
+    assert header_lines(cf_headers(lines)) == grouped
+    assert header_lines({"x-no-key": [{"value": "v"}]}) == [("x-no-key", "v")]  # CloudFront names it by the key
+    assert header_lines(None) == []

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge_router.lifecycle import format_instant, http_date, is_date_version, parse_http_date, parse_instant
+from edge_router.lifecycle import (
+    format_instant,
+    http_date,
+    is_date_version,
+    parse_http_date,
+    parse_instant,
+    try_parse_instant,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +83,12 @@ def test_unparsable_http_dates_are_none(text: str) -> None:
 )
 def test_date_versions(value: str, expected: bool) -> None:
     assert is_date_version(value) is expected
+
+
+@pytest.mark.parametrize("value", [None, "", "tomorrow", "2026-02-30", "2026-06-01T12:00+02:00", 1_780_000_000])
+def test_try_parse_instant_is_none_for_anything_but_an_instant(value: object) -> None:
+    assert try_parse_instant(value) is None
+
+
+def test_try_parse_instant_parses_an_instant() -> None:
+    assert try_parse_instant("2026-06-01") == parse_instant("2026-06-01")

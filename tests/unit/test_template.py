@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import re
 import shlex
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -714,3 +716,19 @@ def test_samconfig_deploys_to_us_east_1_without_prompts(cfn: dict[str, Any]) -> 
     # Left out on purpose: a secret, and a setting that must be off on the first create and then stay as set.
     assert not {"ClientHashKey", "TableDeletionProtection"} & set(overrides)
     assert "samconfig.toml" not in (ROOT / ".gitignore").read_text().split()
+
+
+def test_check_template_without_a_sam_cli_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "sam"
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "check-template.sh")],
+        env={**os.environ, "SAM": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"check-template: no SAM CLI at '{missing}': run 'make template' (it installs one in .venv-sam), or set SAM\n"
+    )

@@ -3,6 +3,8 @@ ListMetrics and GetMetricData, a region without data, a throttled region, Logs I
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -394,5 +396,62 @@ def test_command_with_stack_prints_table_and_warns_about_the_failed_region(
 def test_command_refuses_bad_regions_and_timeouts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["usage", "--namespace", NAMESPACE, "--regions", "Mars-1"]) == 2
     assert "'Mars-1' is not an AWS region name" in capsys.readouterr().err
-    assert main(["usage", "--namespace", NAMESPACE, "--query-timeout", "0"]) == 2
-    assert "must be positive" in capsys.readouterr().err
+    assert main(["usage", "--namespace", NAMESPACE, "--regions", "us-east1"]) == 2
+    assert "'us-east1' is not an AWS region name" in capsys.readouterr().err
+    for option, value, maximum in (
+        ("--query-timeout", "0", "3600"),
+        ("--query-timeout", "nan", "3600"),
+        ("--query-timeout", "inf", "3600"),
+        ("--timeout", "nan", "300"),
+        ("--timeout", "inf", "300"),
+        ("--timeout", "301", "300"),
+    ):
+        assert main(["usage", "--namespace", NAMESPACE, option, value]) == 2
+        err = capsys.readouterr().err
+        assert err == f"edge-router: error: {option} must be a number of seconds above 0 and at most {maximum}\n"
+
+
+class SlowLogs:
+    """A Logs Insights client whose query never completes; records when it is stopped."""
+
+    def __init__(self) -> None:
+        self.meta = type("Meta", (), {"region_name": "us-east-1"})()
+        self.started = threading.Event()
+        self.stopped = threading.Event()
+
+    def start_query(self, **_kwargs: Any) -> dict[str, str]:
+        self.started.set()
+        return {"queryId": "q-long"}
+
+    def get_query_results(self, queryId: str) -> dict[str, str]:
+        return {"status": "Running"}
+
+    def stop_query(self, queryId: str) -> dict[str, bool]:
+        self.stopped.set()
+        return {"success": True}
+
+
+class InterruptedCloudWatch:
+    """A CloudWatch client whose first call is where Ctrl-C lands (once the logs query is running)."""
+
+    def __init__(self, logs: SlowLogs) -> None:
+        self.meta = type("Meta", (), {"region_name": "us-east-1"})()
+        self._logs = logs
+
+    def get_paginator(self, _name: str) -> Any:
+        self._logs.started.wait(10)
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_stops_the_running_queries_without_waiting_for_them() -> None:
+    logs = SlowLogs()
+    cloudwatch = InterruptedCloudWatch(logs)
+
+    def client_for(service: str, _region: str) -> Any:
+        return logs if service == "logs" else cloudwatch
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        gather(AwsTarget(NAMESPACE, GROUP, ("us-east-1",)), WEEK, client_for, now=NOW, query_timeout=60)
+    assert time.monotonic() - started < 10  # not the query's 60 s
+    assert logs.stopped.wait(10)  # the poll stopped its query at once (it keeps scanning, and billing, otherwise)

@@ -216,8 +216,13 @@ def test_local_reads_the_stack_log_relative_to_the_working_directory(
     ("args", "message"),
     [
         (["--local", "--regions", "us-east-1"], "--regions is for AWS"),
+        (["--local", "--no-logs", "--timeout", "-1"], "--no-logs is for AWS"),
+        (["--local", "--timeout", "0"], "--timeout is for AWS"),
+        (["--log-file", "x", "--query-timeout", "5"], "--query-timeout is for AWS"),
         (["--log-file", "x", "--stack", "s"], "--stack is for AWS"),
         (["--since", "yesterday", "--local"], "--since 'yesterday'"),
+        (["--since", "999999999d", "--local"], "--since '999999999d' reaches back before the year 1"),
+        (["--since", "9" * 30 + "m", "--local"], "reaches back before the year 1"),
         (["--version", "a/*", "--local"], "--version"),
         ([], "pass --stack NAME"),
     ],
