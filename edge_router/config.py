@@ -59,7 +59,8 @@ TABLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{3,255}\Z")
 """A DynamoDB table name (shared with the admin tool, which checks ``--table`` the same way)."""
 _NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#:]{1,255}\Z")
 
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\Z")
+REGION_PATTERN = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}\Z")
+"""An AWS region name: ``us-east-1``, ``us-gov-west-1``, ``eusc-de-east-1`` (shared with the admin tool)."""
 # Request headers the function cannot read a value from, as template.yaml's ApiVersionHeaderName pattern lists
 # them: CloudFront cannot cache on them, removes them, never shows them to Lambda@Edge, or they are ours.
 _UNUSABLE_HEADERS = frozenset(
@@ -139,7 +140,7 @@ def _regions(value: str) -> tuple[str, ...]:
     if not regions:
         raise ConfigError(TABLE_REGIONS, "names no region")
     for region in regions:
-        if not _REGION.match(region):
+        if not REGION_PATTERN.match(region):
             raise ConfigError(TABLE_REGIONS, f"{region!r} is not an AWS region name")
     return regions
 

@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import math
-import re
 from urllib.parse import urlsplit
 
+from ..config import REGION_PATTERN
 from .errors import UsageError
 
 MAX_TIMEOUT = 300.0
 """Seconds a connect or read may be given at most."""
-_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}\Z")
-"""An AWS region name: ``us-east-1``, ``us-gov-west-1``, ``ap-southeast-4``, ``eusc-de-east-1``."""
 
 
 def checked_seconds(option: str, value: float, maximum: float = MAX_TIMEOUT) -> float:
@@ -24,7 +22,7 @@ def checked_seconds(option: str, value: float, maximum: float = MAX_TIMEOUT) -> 
 
 def checked_region(region: str, what: str = "region") -> str:
     """``region`` when it is shaped like an AWS region name (botocore would also build endpoints from others)."""
-    if not _REGION.match(region):
+    if not REGION_PATTERN.match(region):
         raise UsageError(f"{what} {region!r} is not an AWS region name (e.g. us-east-1)")
     return region
 
